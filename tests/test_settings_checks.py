@@ -1,0 +1,65 @@
+"""The production environment is checked loudly instead of falling back silently."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 64 + "-a-production-secret-key-that-is-long-and-random",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp://127.0.0.1:2525",
+    "ALLOWED_HOSTS": "lansnytt.example.org",
+    "SITE_URL": "https://lansnytt.example.org",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+}
+
+
+def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    clean_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "SECRET_KEY", "REDIS_URL", "EMAIL_URL", "DATABASE_URL"}
+    }
+    clean_env.update(env)
+    clean_env["VAR_DIR"] = str(tmp_path)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "REDIS_URL", "EMAIL_URL"])
+def test_it_fails_the_check_naming_the_missing_variable(variable, tmp_path):
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != variable}
+
+    result = manage("check", env=env, tmp_path=tmp_path)
+
+    assert result.returncode != 0
+    assert f"The environment variable {variable} is not set" in result.stderr
+    for other in {"SECRET_KEY", "REDIS_URL", "EMAIL_URL"} - {variable}:
+        assert f"variable {other} is not set" not in result.stderr
+
+
+def test_it_passes_the_deploy_check_with_a_production_environment(tmp_path):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV, tmp_path=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_it_accepts_the_embedded_default_while_debug_is_on(tmp_path):
+    result = manage("check", env={"DEBUG": "true"}, tmp_path=tmp_path)
+
+    assert result.returncode == 0, result.stderr

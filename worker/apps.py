@@ -1,0 +1,28 @@
+import sys
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+_QUIET_COMMANDS = {"check", "makemigrations", "makemessages", "compilemessages", "shell"}
+
+
+class WorkerConfig(AppConfig):
+    name = "worker"
+    verbose_name = _("Utskick")
+
+    def ready(self) -> None:
+        # Say once, per command, that the embedded default is in use: with no broker the
+        # sending happens inside this process instead of on Celery workers.
+        argv = sys.argv
+        is_manage = bool(argv) and argv[0].endswith("manage.py")
+        if (
+            is_manage
+            and not settings.REDIS_URL
+            and len(argv) > 1
+            and argv[1] not in _QUIET_COMMANDS
+        ):
+            sys.stderr.write(
+                "REDIS_URL är inte satt: uppgifter körs i den här processen "
+                "(REDIS_URL is not set: tasks run in-process).\n"
+            )

@@ -1,0 +1,11 @@
+"""The Celery app. `celery -A worker worker` starts a worker against REDIS_URL."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lansnytt.settings")
+
+app = Celery("lansnytt")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
