@@ -10,9 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_includes_subscribers_whose_organisation_matches_the_rule():
-    segment_make(
-        slug="folkbibliotek", rule_kinds=[OrganisationKind.COUNTY_PUBLIC_LIBRARY]
-    )
+    segment_make(slug="folkbibliotek", rule_kinds=[OrganisationKind.COUNTY_PUBLIC_LIBRARY])
     library = organisation_make(kind=OrganisationKind.COUNTY_PUBLIC_LIBRARY)
     partner = organisation_make(kind=OrganisationKind.PARTNER, municipality=None)
     librarian = subscriber_make(organisation=library)

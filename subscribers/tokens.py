@@ -1,0 +1,94 @@
+"""Signed tokens in the links we send to subscribers.
+
+Each purpose has its own salt, so a token made for one purpose is worthless for another.
+A token is bound to the subscriber and to a hash of their current address: once the
+address changes or is erased, old links stop working.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from .models import Subscriber, SubscriberStatus
+from .validation import email_hash
+
+CONFIRM = "confirm"
+PREFERENCES = "preferences"
+UNSUBSCRIBE = "unsubscribe"
+
+CONFIRM_MAX_AGE = timedelta(days=7)
+
+# How much of the address hash goes into the token: enough to bind it, short enough to keep
+# links short.
+_HASH_PREFIX = 16
+
+
+class TokenInvalid(Exception):
+    """The token is forged, altered, made for another purpose or for another address."""
+
+
+class TokenExpired(TokenInvalid):
+    pass
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    subscriber_id: int
+    address_hash: str
+
+
+def _salt(purpose: str) -> str:
+    return f"lansnytt.subscribers.{purpose}"
+
+
+def token_make(*, purpose: str, subscriber_id: int, email: str) -> str:
+    """A token for the subscriber; `email` is their current (normalised) address."""
+    payload = f"{subscriber_id}.{email_hash(email)[:_HASH_PREFIX]}"
+    if purpose == CONFIRM:
+        return signing.TimestampSigner(salt=_salt(purpose)).sign(payload)
+    return signing.Signer(salt=_salt(purpose)).sign(payload)
+
+
+def token_read(*, purpose: str, token: str) -> TokenClaims:
+    """Unpack a token without touching the database; raises TokenInvalid or TokenExpired."""
+    try:
+        if purpose == CONFIRM:
+            payload = signing.TimestampSigner(salt=_salt(purpose)).unsign(
+                token, max_age=CONFIRM_MAX_AGE
+            )
+        else:
+            payload = signing.Signer(salt=_salt(purpose)).unsign(token)
+    except signing.SignatureExpired as error:
+        raise TokenExpired(str(error)) from error
+    except signing.BadSignature as error:
+        raise TokenInvalid(str(error)) from error
+    subscriber_id, _, address_hash = payload.partition(".")
+    if not subscriber_id.isdigit() or len(address_hash) != _HASH_PREFIX:
+        raise TokenInvalid("malformed payload")
+    return TokenClaims(subscriber_id=int(subscriber_id), address_hash=address_hash)
+
+
+def token_subscriber(*, purpose: str, token: str) -> Subscriber:
+    """The subscriber a token was made for, if it still matches their current address."""
+    claims = token_read(purpose=purpose, token=token)
+    subscriber = Subscriber.objects.filter(pk=claims.subscriber_id).first()
+    if (
+        subscriber is None
+        or subscriber.status == SubscriberStatus.ERASED
+        or subscriber.email_hash[:_HASH_PREFIX] != claims.address_hash
+    ):
+        raise TokenInvalid("no subscriber with this address")
+    return subscriber
+
+
+def preferences_url(*, subscriber_id: int, email: str) -> str:
+    token = token_make(purpose=PREFERENCES, subscriber_id=subscriber_id, email=email)
+    return settings.SITE_URL + reverse("subscribers:preferences", kwargs={"token": token})
+
+
+def unsubscribe_url(*, subscriber_id: int, email: str) -> str:
+    token = token_make(purpose=UNSUBSCRIBE, subscriber_id=subscriber_id, email=email)
+    return settings.SITE_URL + reverse("subscribers:unsubscribe", kwargs={"token": token})
