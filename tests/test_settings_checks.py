@@ -24,7 +24,16 @@ def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comple
     clean_env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "SECRET_KEY", "REDIS_URL", "EMAIL_URL", "DATABASE_URL"}
+        if key
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "REDIS_URL",
+            "EMAIL_URL",
+            "DATABASE_URL",
+            # Set for the browser tests; check --deploy rightly warns about it.
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     clean_env.update(env)
     clean_env["VAR_DIR"] = str(tmp_path)

@@ -1,0 +1,21 @@
+"""The browser tooling itself works: chromium starts and axe reports real violations."""
+
+import pytest
+
+from tests.browser.conftest import axe_violations
+
+pytestmark = pytest.mark.browser
+
+
+def test_it_finds_a_missing_alt_text_and_nothing_on_a_clean_page(page):
+    page.set_content(
+        '<!doctype html><html lang="sv"><head><title>Test</title></head>'
+        '<body><main><h1>Rubrik</h1><img src="data:," ></main></body></html>'
+    )
+    assert "image-alt" in {violation["id"] for violation in axe_violations(page)}
+
+    page.set_content(
+        '<!doctype html><html lang="sv"><head><title>Test</title></head>'
+        '<body><main><h1>Rubrik</h1><img src="data:," alt="Logotyp"></main></body></html>'
+    )
+    assert axe_violations(page) == []
