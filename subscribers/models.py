@@ -394,3 +394,8 @@ class Suppression(models.Model):
         if self.email and not self.email_hash:
             self.email_hash = email_hash(self.email)
         super().save(*args, **kwargs)
+
+
+# Print runs live in their own module to keep this one readable; importing them here is what
+# registers them with the app.
+from .print_models import PrintExtraLine, PrintLineKind, PrintRun, PrintRunLine  # noqa: E402, F401

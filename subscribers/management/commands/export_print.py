@@ -1,0 +1,108 @@
+"""Export an issue's print list for the printer and the mailing house.
+
+Exits with status 2 when recipients have no valid address, unless --allow-incomplete.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from newsletter.models import Issue
+from subscribers.print_exports import FORMATS, export_filename, print_list_export, total_summary
+from subscribers.print_lists import PrintList
+from subscribers.print_runs import UnknownSegment, print_list_for_export
+
+
+class Command(BaseCommand):
+    help = (
+        "Exporterar ett nummers tryckfördelning (CSV, XLSX eller adressetiketter som PDF). "
+        "Använder den slutliga upplagan om en finns, annars ett utkast."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("issue_slug", metavar="ISSUE_SLUG", help="T.ex. 2018-1")
+        parser.add_argument("--format", required=True, choices=FORMATS, dest="export_format")
+        parser.add_argument(
+            "-o",
+            "--output",
+            help="Fil att skriva; standard var/print/lansnytt-<nummer>-tryck-<källa>.<format>.",
+        )
+        parser.add_argument(
+            "--segment",
+            action="append",
+            default=[],
+            metavar="SLUG",
+            help="Bara mottagare i detta segment (kan upprepas). Extrarader tas alltid med.",
+        )
+        parser.add_argument(
+            "--draft",
+            action="store_true",
+            help="Exportera ett utkast beräknat nu även om en slutlig upplaga finns.",
+        )
+        parser.add_argument(
+            "--allow-incomplete",
+            action="store_true",
+            help="Avsluta med status 0 även när mottagare saknar giltig adress.",
+        )
+
+    def handle(self, *args, issue_slug: str, export_format: str, **options) -> None:
+        issue = Issue.objects.filter(slug=issue_slug).first()
+        if issue is None:
+            raise CommandError(f"Inget nummer med kortnamnet {issue_slug!r}.")
+        try:
+            print_list = print_list_for_export(
+                issue=issue, segment_slugs=options["segment"], draft=options["draft"]
+            )
+        except UnknownSegment as error:
+            raise CommandError(str(error)) from error
+
+        path = Path(
+            options["output"]
+            or settings.VAR_DIR / "print" / export_filename(print_list, export_format)
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        content = print_list_export(print_list, export_format)
+        # Write whole or not at all: a half-written list must never reach the mailing house.
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_bytes(content)
+        partial.replace(path)
+
+        self.stdout.write(f"Skrev {path} ({export_format}, {len(content)} byte)")
+        if options["verbosity"] >= 1:
+            self._summary_write(print_list)
+        if print_list.to_fix:
+            self._to_fix_write(print_list)
+            if not options["allow_incomplete"]:
+                raise CommandError(
+                    f"{len(print_list.to_fix)} mottagare har ingen giltig adress och finns inte "
+                    "i listan (se ovan). Rätta dem eller kör med --allow-incomplete.",
+                    returncode=2,
+                )
+
+    def _summary_write(self, print_list: PrintList) -> None:
+        self.stdout.write(f"Nummer: {print_list.issue} ({print_list.issue.slug})")
+        self.stdout.write(f"Källa: {print_list.source_description}")
+        if print_list.segment_slugs:
+            self.stdout.write(f"Segment: {', '.join(print_list.segment_slugs)}")
+        self.stdout.write(total_summary(print_list))
+        for dimension, heading in (
+            ("kind", "Per organisationstyp"),
+            ("municipality", "Per kommun"),
+            ("region", "Per region"),
+            ("segment", "Per segment (kan överlappa)"),
+        ):
+            self.stdout.write(f"{heading}:")
+            for total in print_list.totals_by(dimension):
+                self.stdout.write(f"  {total.label}: {total.lines} rader, {total.copies} ex.")
+        if print_list.protected_excluded:
+            self.stdout.write(
+                f"{print_list.protected_excluded} personer med skyddad identitet är undantagna "
+                "och hanteras manuellt."
+            )
+
+    def _to_fix_write(self, print_list: PrintList) -> None:
+        self.stderr.write(f"Att åtgärda ({len(print_list.to_fix)}):")
+        for line in print_list.to_fix:
+            who = ", ".join(text for text in (line.name, line.organisation) if text)
+            self.stderr.write(f"  {line.recipient_key} {who}: {line.problem}")
