@@ -71,3 +71,30 @@ def segment_make(*, slug: str, name: str | None = None, rule_kinds=(), **fields)
         rule_kinds=list(rule_kinds),
         **fields,
     )
+
+
+def issue_make(*, year: int = 2018, number: int = 1, **fields):
+    from newsletter.models import Issue
+
+    fields.setdefault("title", f"Länsnytt {year}:{number}")
+    fields.setdefault("slug", f"{year}-{number}")
+    return Issue.objects.create(year=year, number=number, **fields)
+
+
+def print_extra_line_make(*, issue, label: str, copies: int = 1, **fields):
+    from subscribers.models import PrintExtraLine
+
+    fields.setdefault("country", "Sverige")
+    return PrintExtraLine.objects.create(issue=issue, label=label, copies=copies, **fields)
+
+
+def staff_user_make(*, username: str, groups: list[str] = (), **fields):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(
+        username=username, password="lösenord-för-test", is_staff=True, **fields
+    )
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    return user

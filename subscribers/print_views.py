@@ -1,0 +1,131 @@
+"""The staff page of an issue's print list: table, totals, to fix, diff, mark final, download."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from newsletter.models import Issue
+
+from .models import Segment
+from .print_exports import CONTENT_TYPES, FORMATS, export_filename, print_list_export
+from .print_lists import print_list_diff
+from .print_runs import (
+    PrintListIncomplete,
+    UnknownSegment,
+    print_list_draft,
+    print_list_for_export,
+    print_list_from_run,
+    print_run_finalise,
+    print_run_latest,
+)
+
+EXPORT_PERMISSION = "subscribers.export_print"
+
+
+def print_staff_required(view):
+    """Anonymous visitors go to the login page; staff without the permission get 403."""
+    return login_required(permission_required(EXPORT_PERMISSION, raise_exception=True)(view))
+
+
+@require_GET
+@print_staff_required
+def print_run_page(request: HttpRequest, issue_slug: str) -> HttpResponse:
+    issue = get_object_or_404(Issue, slug=issue_slug)
+    segment_slugs = request.GET.getlist("segment")
+    try:
+        draft = print_list_draft(issue=issue, segment_slugs=segment_slugs)
+    except UnknownSegment as error:
+        return HttpResponseBadRequest(str(error))
+    run = print_run_latest(issue=issue)
+    final = print_list_from_run(run) if run else None
+    diff = None
+    if final is not None:
+        # Compare like with like: the draft for the segments the final run was made for.
+        same_segments = set(final.segment_slugs) == set(draft.segment_slugs)
+        compared = (
+            draft
+            if same_segments
+            else print_list_draft(issue=issue, segment_slugs=final.segment_slugs)
+        )
+        diff = print_list_diff(before=final, after=compared)
+    totals = [
+        (_("Per segment (kan överlappa)"), draft.totals_by("segment")),
+        (_("Per organisationstyp"), draft.totals_by("kind")),
+        (_("Per kommun"), draft.totals_by("municipality")),
+        (_("Per region"), draft.totals_by("region")),
+    ]
+    return render(
+        request,
+        "subscribers/print_run.html",
+        {
+            "issue": issue,
+            "draft": draft,
+            "final": final,
+            "diff": diff,
+            "totals": totals,
+            "segments": Segment.objects.order_by("name"),
+            "selected_segments": set(draft.segment_slugs),
+            "formats": FORMATS,
+            "segment_query": "".join(f"&segment={slug}" for slug in draft.segment_slugs),
+            "can_finalise": request.user.has_perm("subscribers.add_printrun"),
+        },
+    )
+
+
+@require_POST
+@print_staff_required
+def print_run_finalise_view(request: HttpRequest, issue_slug: str) -> HttpResponse:
+    if not request.user.has_perm("subscribers.add_printrun"):
+        return HttpResponse(status=403)
+    issue = get_object_or_404(Issue, slug=issue_slug)
+    segment_slugs = request.POST.getlist("segment")
+    try:
+        run = print_run_finalise(
+            issue=issue,
+            user=request.user,
+            segment_slugs=segment_slugs,
+            allow_incomplete=bool(request.POST.get("allow_incomplete")),
+        )
+    except UnknownSegment as error:
+        return HttpResponseBadRequest(str(error))
+    except PrintListIncomplete as error:
+        messages.error(
+            request,
+            _("Inte markerad som slutlig: %(reason)s. Rätta adresserna eller bekräfta.")
+            % {"reason": error},
+        )
+    else:
+        messages.success(
+            request,
+            _("Upplagan är markerad som skickad till tryckeriet: %(copies)d ex.")
+            % {"copies": run.total_copies},
+        )
+    url = reverse("subscribers:print_run", kwargs={"issue_slug": issue.slug})
+    query = "&".join(f"segment={slug}" for slug in segment_slugs)
+    return redirect(f"{url}?{query}" if query else url)
+
+
+@require_GET
+@print_staff_required
+def print_run_download(request: HttpRequest, issue_slug: str, export_format: str) -> HttpResponse:
+    if export_format not in FORMATS:
+        return HttpResponseBadRequest(_("Okänt format."))
+    issue = get_object_or_404(Issue, slug=issue_slug)
+    try:
+        print_list = print_list_for_export(
+            issue=issue,
+            segment_slugs=request.GET.getlist("segment"),
+            draft=request.GET.get("kalla") == "utkast",
+        )
+    except UnknownSegment as error:
+        return HttpResponseBadRequest(str(error))
+    response = HttpResponse(
+        print_list_export(print_list, export_format), content_type=CONTENT_TYPES[export_format]
+    )
+    filename = export_filename(print_list, export_format)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
