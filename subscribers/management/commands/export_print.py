@@ -7,9 +7,16 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from newsletter.models import Issue
-from subscribers.print_exports import FORMATS, export_filename, print_list_export, total_summary
+from subscribers.print_exports import (
+    FORMATS,
+    export_filename,
+    print_list_export,
+    total_summary,
+)
 from subscribers.print_lists import PrintList
 from subscribers.print_runs import UnknownSegment, print_list_for_export
 
@@ -49,7 +56,7 @@ class Command(BaseCommand):
     def handle(self, *args, issue_slug: str, export_format: str, **options) -> None:
         issue = Issue.objects.filter(slug=issue_slug).first()
         if issue is None:
-            raise CommandError(f"Inget nummer med kortnamnet {issue_slug!r}.")
+            raise CommandError(_("Inget nummer med kortnamnet %(slug)s.") % {"slug": issue_slug})
         try:
             print_list = print_list_for_export(
                 issue=issue, segment_slugs=options["segment"], draft=options["draft"]
@@ -68,41 +75,62 @@ class Command(BaseCommand):
         partial.write_bytes(content)
         partial.replace(path)
 
-        self.stdout.write(f"Skrev {path} ({export_format}, {len(content)} byte)")
-        if options["verbosity"] >= 1:
+        self.stdout.write(
+            _("Skrev %(path)s (%(format)s, %(size)d byte)")
+            % {"path": path, "format": export_format, "size": len(content)}
+        )
+        verbose = options["verbosity"] >= 1
+        if verbose:
             self._summary_write(print_list)
         if print_list.to_fix:
-            self._to_fix_write(print_list)
+            self._to_fix_write(print_list, listed=verbose or not options["allow_incomplete"])
             if not options["allow_incomplete"]:
                 raise CommandError(
-                    f"{len(print_list.to_fix)} mottagare har ingen giltig adress och finns inte "
-                    "i listan (se ovan). Rätta dem eller kör med --allow-incomplete.",
+                    _(
+                        "%(count)d mottagare saknar giltig adress och finns inte i listan. "
+                        "Rätta dem eller kör med --allow-incomplete."
+                    )
+                    % {"count": len(print_list.to_fix)},
                     returncode=2,
                 )
 
     def _summary_write(self, print_list: PrintList) -> None:
-        self.stdout.write(f"Nummer: {print_list.issue} ({print_list.issue.slug})")
-        self.stdout.write(f"Källa: {print_list.source_description}")
+        self.stdout.write(
+            _("Nummer: %(issue)s (%(slug)s)")
+            % {"issue": print_list.issue, "slug": print_list.issue.slug}
+        )
+        self.stdout.write(_("Källa: %(source)s") % {"source": print_list.source_description})
         if print_list.segment_slugs:
-            self.stdout.write(f"Segment: {', '.join(print_list.segment_slugs)}")
+            self.stdout.write(
+                _("Segment: %(slugs)s") % {"slugs": ", ".join(print_list.segment_slugs)}
+            )
         self.stdout.write(total_summary(print_list))
         for dimension, heading in (
-            ("kind", "Per organisationstyp"),
-            ("municipality", "Per kommun"),
-            ("region", "Per region"),
-            ("segment", "Per segment (kan överlappa)"),
+            ("kind", _("Per organisationstyp")),
+            ("municipality", _("Per kommun")),
+            ("region", _("Per region")),
+            ("segment", _("Per segment (kan överlappa)")),
         ):
             self.stdout.write(f"{heading}:")
             for total in print_list.totals_by(dimension):
-                self.stdout.write(f"  {total.label}: {total.lines} rader, {total.copies} ex.")
+                lines = ngettext("%(count)d rad", "%(count)d rader", total.lines) % {
+                    "count": total.lines
+                }
+                self.stdout.write(f"  {total.label}: {lines}, {total.copies} ex.")
         if print_list.protected_excluded:
             self.stdout.write(
-                f"{print_list.protected_excluded} personer med skyddad identitet är undantagna "
-                "och hanteras manuellt."
+                ngettext(
+                    "%(count)d person med skyddad identitet är undantagen och hanteras manuellt.",
+                    "%(count)d personer med skyddad identitet är undantagna och hanteras manuellt.",
+                    print_list.protected_excluded,
+                )
+                % {"count": print_list.protected_excluded}
             )
 
-    def _to_fix_write(self, print_list: PrintList) -> None:
-        self.stderr.write(f"Att åtgärda ({len(print_list.to_fix)}):")
+    def _to_fix_write(self, print_list: PrintList, *, listed: bool) -> None:
+        self.stderr.write(_("Att åtgärda (%(count)d):") % {"count": len(print_list.to_fix)})
+        if not listed:
+            return
         for line in print_list.to_fix:
             who = ", ".join(text for text in (line.name, line.organisation) if text)
             self.stderr.write(f"  {line.recipient_key} {who}: {line.problem}")
