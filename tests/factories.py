@@ -98,3 +98,17 @@ def staff_user_make(*, username: str, groups: list[str] = (), **fields):
     for name in groups:
         user.groups.add(Group.objects.get(name=name))
     return user
+
+
+def reference_data_ensure() -> None:
+    """Load regions and municipalities again after a transactional test's flush removed them.
+
+    serialized_rollback cannot be relied on here: once Playwright's session fixture is running,
+    django.db.connection resolves to a new wrapper without the serialized contents.
+    """
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("subscribers.migrations.0002_reference_data")
+    migration.load_reference_data(apps, None)

@@ -11,11 +11,17 @@ from django.conf import settings
 from django.db import connection
 
 from subscribers.print_runs import print_run_finalise
+from tests.factories import reference_data_ensure
 from tests.print_scenario import print_scenario_make
 
-# A separate process sees only committed rows, hence a transactional test; serialized_rollback
-# brings back the regions and municipalities the flush between such tests removes.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# A separate process sees only committed rows, hence a transactional test.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def reference_data():
+    # The flush between transactional tests removes the regions and municipalities.
+    reference_data_ensure()
 
 
 def export_print(*args: str) -> subprocess.CompletedProcess:
