@@ -53,7 +53,7 @@ def preview(request: HttpRequest, issue_id: int) -> HttpResponse:
     checks = issue_preflight(issue=issue, check_external=check_external)
     error = text = ""
     try:
-        _, text = _sample(issue)
+        _html, text = _sample(issue)
     except RenderingError as rendering_error:
         error = str(rendering_error)
     return render(
