@@ -16,7 +16,7 @@ from .models import Article, Issue, IssueStatus
 from .services import issue_mark_ready
 
 IMAGE_SIZE = (1200, 630)  # the Open Graph size, also fine as a 600 px wide email image at 2x
-CREDIT = "Illustration: Regionbibliotek Stockholm"
+CREDIT = "Regionbibliotek Stockholm"
 
 
 @dataclass(frozen=True)

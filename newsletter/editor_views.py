@@ -4,7 +4,7 @@ Every view is wrapped by AdminSite.admin_view (staff login) in IssueAdmin.get_ur
 the model permission itself.
 """
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -60,6 +60,7 @@ def preview(request: HttpRequest, issue_id: int) -> HttpResponse:
         request,
         "admin/newsletter/issue/preview.html",
         {
+            **admin.site.each_context(request),
             "title": _("Förhandsgranska %(issue)s") % {"issue": issue},
             "issue": issue,
             "opts": Issue._meta,
