@@ -1,6 +1,7 @@
 """Editors compose issues here: articles inline, ordering, preview, checklist, test sends."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import path
@@ -12,9 +13,13 @@ from . import editor_views
 from .models import Article, Issue
 from .services import IssueNotReady, IssueTransitionError, article_move, issue_mark_ready
 
+# Editors paste links without a scheme; assume https (Django 6's default) rather than http.
+URL_FIELDS_ASSUME_HTTPS = {models.URLField: {"assume_scheme": "https"}}
+
 
 class ArticleInline(admin.StackedInline):
     model = Article
+    formfield_overrides = URL_FIELDS_ASSUME_HTTPS
     extra = 0
     ordering = ("position", "id")
     prepopulated_fields = {"slug": ("heading",)}
@@ -94,6 +99,7 @@ class IssueAdmin(admin.ModelAdmin):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS_ASSUME_HTTPS
     list_display = ("heading", "issue", "position", "kicker")
     list_editable = ("position",)
     list_filter = ("issue",)

@@ -120,7 +120,7 @@ def issue_send_test(*, issue: Issue, emails: list[str]) -> int:
     messages = []
     for address in addresses:
         message = mail.EmailMultiAlternatives(
-            subject=f"[{_('Test')}] {rendered.subject}",
+            subject=_("[Test] %(subject)s") % {"subject": rendered.subject},
             body=text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[address],

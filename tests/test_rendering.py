@@ -123,6 +123,8 @@ def test_it_renders_in_english_when_asked(issue):
     rendered = issue_render(issue=issue, language="en")
     assert rendered.language == "en"
     assert re.search(r'<html[^>]*\blang="en"', rendered.html)
+    assert "View in browser" in rendered.html
+    assert "Read more: http://localhost:8000/arkiv/2018-1/kommer-boken/" in rendered.text
 
 
 def test_it_escapes_the_name_in_the_html_but_not_in_the_text(issue):
