@@ -127,3 +127,11 @@ def test_it_lists_published_pages_in_the_sitemap(client, published, draft):
     assert "<loc>http://testserver/arkiv/2018-1/kommer-boken/</loc>" in content
     assert "<loc>http://testserver/arkiv/</loc>" in content
     assert "2019-1" not in content
+
+
+def test_it_reserves_the_feed_slug_so_no_issue_hides_the_feed():
+    from django.core.exceptions import ValidationError
+
+    issue = issue_make(year=2020, number=1, slug="feed")
+    with pytest.raises(ValidationError, match="reserverat"):
+        issue.full_clean()

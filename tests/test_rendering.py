@@ -169,3 +169,16 @@ def test_it_reports_a_broken_django_template_clearly(issue, broken_template):
 
     with pytest.raises(RenderingError, match="Fel i e-postmallen"):
         issue_render(issue=issue)
+
+
+def test_it_marks_every_layout_table_as_presentation_and_refuses_images_without_alt():
+    finished = rendering._html_finish(
+        '<html lang="sv"><head></head><body><table><tr><td>x</td></tr></table>'
+        '<table role="presentation"></table></body></html>'
+    )
+    assert finished.startswith("<!doctype html>")
+    assert finished.count('role="presentation"') == 2
+    assert '<meta name="color-scheme" content="light dark">' in finished
+
+    with pytest.raises(RenderingError, match="Bild utan alternativtext"):
+        rendering._html_finish('<html><head></head><body><img src="a.png"></body></html>')
