@@ -30,14 +30,19 @@ class AccessibleFormMixin:
 
 
 class PrintAddressMixin:
-    """Print (alone or with email) needs a complete Swedish postal address."""
+    """Print (alone or with email) needs a complete Swedish postal address.
+
+    Not for a contact whose organisation has an address: their copies go there by default.
+    """
+
+    address_optional = False
 
     def clean_postal_code(self) -> str:
         return postal_code_normalise(self.cleaned_data.get("postal_code", ""))
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if cleaned.get("channel") in PRINT_CHANNELS:
+        if cleaned.get("channel") in PRINT_CHANNELS and not self.address_optional:
             for name, message in (
                 ("street", _("Fyll i gatuadress eller box för den tryckta tidningen.")),
                 ("postal_code", _("Fyll i postnummer för den tryckta tidningen.")),
@@ -129,8 +134,11 @@ class PreferencesForm(AccessibleFormMixin, PrintAddressMixin, forms.Form):
         help_text=_("Ändringar granskas av Regionbiblioteket innan de gäller."),
     )
 
-    def __init__(self, *args, organisation_contact: bool, **kwargs) -> None:
+    def __init__(
+        self, *args, organisation_contact: bool, organisation_address: bool = False, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.address_optional = organisation_address
         if not organisation_contact:
             # Copies beyond one are for organisations; a private reader gets one.
             del self.fields["print_copies"]

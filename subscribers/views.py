@@ -132,6 +132,9 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         request.POST if request.method == "POST" and editable else None,
         initial=initial,
         organisation_contact=organisation_contact,
+        organisation_address=bool(
+            subscriber.organisation and subscriber.organisation.has_postal_address
+        ),
     )
     saved = False
     change_request = None
