@@ -232,3 +232,11 @@ def test_it_brings_back_an_unsubscribed_address_only_after_a_fresh_confirmation(
     assert not Suppression.objects.filter(email_hash=former.email_hash).exists()
     confirm = ConsentEvent.objects.get(subscriber=former, action=ConsentAction.CONFIRM)
     assert confirm.detail["suppression_lifted"] == ["unsubscribed"]
+
+
+def test_it_speaks_english_to_an_english_browser(client):
+    html = client.get(SUBSCRIBE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "<h1>Subscribe to Länsnytt</h1>" in html
+    assert 'lang="en"' in html
+    assert "Accessibility statement" in html
