@@ -25,7 +25,7 @@ from .models import (
     Suppression,
     SuppressionReason,
 )
-from .services import RequestOrigin, _event_log
+from .services import RequestOrigin, consent_event_log
 from .validation import email_hash
 
 _SUBSCRIBER_FIELDS = (
@@ -87,7 +87,9 @@ def _deliveries(subscriber: Subscriber) -> list[dict[str, Any]]:
 
 def subscriber_export(*, subscriber: Subscriber, origin: RequestOrigin, source: str) -> dict:
     """Everything held about the subscriber, and a consent event saying it was handed out."""
-    _event_log(subscriber=subscriber, action=ConsentAction.EXPORT, source=source, origin=origin)
+    consent_event_log(
+        subscriber=subscriber, action=ConsentAction.EXPORT, source=source, origin=origin
+    )
     subscriber = Subscriber.objects.select_related("organisation").get(pk=subscriber.pk)
     organisation = subscriber.organisation
     return {
@@ -185,7 +187,7 @@ def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: s
         CopyChangeRequest.objects.filter(
             subscriber=subscriber, status=CopyChangeRequestStatus.PENDING
         ).update(status=CopyChangeRequestStatus.REJECTED, decided_at=timezone.now())
-        _event_log(
+        consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.ERASE,
             source=source,

@@ -6,11 +6,13 @@ ConsentEvent, so what a person agreed to can always be shown afterwards.
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from .models import (
@@ -73,7 +75,7 @@ _LIFTED_BY_OPT_IN = (
 )
 
 
-def _event_log(
+def consent_event_log(
     *,
     subscriber: Subscriber,
     action: str,
@@ -134,7 +136,7 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
         if created:
             _request_apply(subscriber=subscriber, detail=request.as_detail())
         already_active = subscriber.status == SubscriberStatus.ACTIVE
-        _event_log(
+        consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.SUBSCRIBE,
             source=ConsentSource.WEB,
@@ -161,8 +163,6 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
 
 
 def confirm_url(*, token: str) -> str:
-    from django.urls import reverse
-
     return settings.SITE_URL + reverse("subscribers:confirm", kwargs={"token": token})
 
 
@@ -189,17 +189,34 @@ def _request_apply(*, subscriber: Subscriber, detail: dict[str, Any]) -> None:
     subscriber.segments.add(*wanted)
 
 
+class ConfirmationStale(Exception):
+    """The person left after this confirmation link was sent; only a new sign-up counts."""
+
+
 def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool:
-    """Complete the double opt-in; True when this call activated the subscriber."""
+    """Complete the double opt-in; True when this call activated the subscriber.
+
+    Raises ConfirmationStale when the latest sign-up is older than the latest unsubscribe
+    or bounce: an old, still unexpired link must not undo a withdrawal.
+    """
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.status == SubscriberStatus.ACTIVE:
             return False
-        subscribe_event = (
-            subscriber.consent_events.filter(action=ConsentAction.SUBSCRIBE)
+        latest = (
+            subscriber.consent_events.filter(
+                action__in=(
+                    ConsentAction.SUBSCRIBE,
+                    ConsentAction.UNSUBSCRIBE,
+                    ConsentAction.BOUNCE,
+                )
+            )
             .order_by("-created_at", "-id")
             .first()
         )
+        if latest is not None and latest.action != ConsentAction.SUBSCRIBE:
+            raise ConfirmationStale(f"subscriber {subscriber.pk} left after signing up")
+        subscribe_event = latest
         if subscribe_event is not None:
             _request_apply(subscriber=subscriber, detail=subscribe_event.detail["request"])
         status_before = subscriber.status
@@ -216,7 +233,7 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
         Suppression.objects.filter(
             email_hash=subscriber.email_hash, reason__in=_LIFTED_BY_OPT_IN
         ).delete()
-        _event_log(
+        consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.CONFIRM,
             source=ConsentSource.EMAIL,
@@ -289,7 +306,7 @@ def subscriber_preferences_update(
             detail: dict[str, Any] = {"before": before, "after": after}
             if change_request:
                 detail["print_copies_requested"] = print_copies
-            _event_log(
+            consent_event_log(
                 subscriber=subscriber,
                 action=ConsentAction.PREFERENCES,
                 source=ConsentSource.WEB,
@@ -318,7 +335,7 @@ def copy_change_request_decide(
             before = subscriber.print_copies
             subscriber.print_copies = change_request.copies_requested
             subscriber.save(update_fields=["print_copies", "updated_at"])
-            _event_log(
+            consent_event_log(
                 subscriber=subscriber,
                 action=ConsentAction.ADMIN,
                 source=ConsentSource.ADMIN,
@@ -347,7 +364,7 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: Reque
             subscriber.status = SubscriberStatus.UNSUBSCRIBED
             subscriber.unsubscribed_at = timezone.now()
             subscriber.save(update_fields=["status", "unsubscribed_at", "updated_at"])
-            _event_log(
+            consent_event_log(
                 subscriber=subscriber,
                 action=ConsentAction.UNSUBSCRIBE,
                 source=source,
@@ -362,8 +379,12 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: Reque
 
 
 def subscriber_links(*, subscriber: Subscriber) -> dict[str, str]:
-    """The personal links shown on the self-service pages."""
+    """The personal links on the self-service pages, as paths on the site being visited."""
     return {
-        "preferences_url": preferences_url(subscriber_id=subscriber.pk, email=subscriber.email),
-        "unsubscribe_url": unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email),
+        "preferences_url": urlsplit(
+            preferences_url(subscriber_id=subscriber.pk, email=subscriber.email)
+        ).path,
+        "unsubscribe_url": urlsplit(
+            unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email)
+        ).path,
     }

@@ -98,7 +98,10 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(subscriber, HttpResponse):
         return subscriber
     if request.method == "POST":
-        services.subscriber_confirm(subscriber=subscriber, origin=request_origin(request))
+        try:
+            services.subscriber_confirm(subscriber=subscriber, origin=request_origin(request))
+        except services.ConfirmationStale:
+            return _token_error(request, expired=True, purpose=CONFIRM)
         subscriber.refresh_from_db()
         return render(
             request,

@@ -15,7 +15,12 @@ from subscribers.models import (
 )
 from subscribers.selectors import subscribers_mailable
 from tests.factories import segment_make, subscriber_make
-from tests.selfservice import page_without_csrf, path_from_text, signed_in_the_past
+from tests.selfservice import (
+    page_without_csrf,
+    path_from_text,
+    signed_in_the_past,
+    unsubscribe_path,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -240,3 +245,18 @@ def test_it_speaks_english_to_an_english_browser(client):
     assert "<h1>Subscribe to Länsnytt</h1>" in html
     assert 'lang="en"' in html
     assert "Accessibility statement" in html
+
+
+def test_it_does_not_let_an_old_confirmation_link_undo_an_unsubscribe(client):
+    client.post(SUBSCRIBE, form_data(email="vankelmodig@ekero.se"))
+    path = path_from_text(mail.outbox[0].body, "/prenumerera/bekrafta/")
+    client.post(path)
+    subscriber = Subscriber.objects.get()
+    client.post(unsubscribe_path(subscriber), {"confirm": "1"})
+
+    response = client.post(path)
+
+    assert response.status_code == 400
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.UNSUBSCRIBED
+    assert Suppression.objects.filter(email_hash=subscriber.email_hash).exists()
