@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "django_ratelimit",
     "accounts",
     "subscribers",
     "newsletter",
@@ -105,6 +106,19 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# django-ratelimit counts in the default cache. Django's own RedisCache increments atomically
+# (INCR) but is missing from the library's list of supported backends, hence W001. LocMem is
+# per process, so limits would not hold across gunicorn workers: acceptable only for the
+# embedded default (DEBUG without Redis); production without REDIS_URL is refused anyway by
+# lansnytt.checks.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+if DEBUG and not REDIS_URL:
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+# Behind a reverse proxy set this to e.g. HTTP_X_REAL_IP so limits apply per client, not per
+# proxy.
+if env("RATELIMIT_IP_META_KEY", default=""):
+    RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY")
+
 # Swedish first; English is the translation.
 LANGUAGE_CODE = "sv"
 LANGUAGES = [("sv", "Svenska"), ("en", "English")]
@@ -162,6 +176,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
 }
+
+# --- Subscriber self-service --------------------------------------------------------------
+# Public subscribe form: POSTs per client IP ("count/period", e.g. 5/10m = 5 per 10 minutes).
+SUBSCRIBE_RATE_LIMIT = env("SUBSCRIBE_RATE_LIMIT", default="5/10m")
+# Raise when the privacy text (templates/subscribers/privacy.html) changes in substance; each
+# consent event records the version the person was shown.
+PRIVACY_TEXT_VERSION = "2026-11-25"
+# Shown on the privacy page and the accessibility statement as where to write.
+CONTACT_EMAIL = env("CONTACT_EMAIL", default="lansnytt@example.org")
 
 # --- Publisher ---------------------------------------------------------------------------
 PUBLISHER_NAME = "Regionbibliotek Stockholm"

@@ -1,8 +1,12 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+# Paths under /arkiv/ that are not issues; an issue with one of these slugs would be unreachable.
+RESERVED_ISSUE_SLUGS = frozenset({"feed"})
 
 
 class IssueStatus(models.TextChoices):
@@ -53,8 +57,22 @@ class Issue(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        if self.slug in RESERVED_ISSUE_SLUGS:
+            raise ValidationError(
+                {"slug": _("Kortnamnet %(slug)s är reserverat.") % {"slug": self.slug}}
+            )
+        if self.cover_image and not self.cover_image_alt.strip():
+            raise ValidationError(
+                {"cover_image_alt": _("Omslagsbilden behöver en alternativtext.")}
+            )
+
     def get_absolute_url(self) -> str:
         return reverse("newsletter:issue", kwargs={"issue_slug": self.slug})
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == IssueStatus.PUBLISHED
 
 
 class Article(models.Model):
@@ -86,12 +104,60 @@ class Article(models.Model):
         ordering = ["issue", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["issue", "slug"], name="article_slug_unique_per_issue"),
+            # Every image readers get must be described for screen readers (WCAG 1.1.1).
+            models.CheckConstraint(
+                condition=models.Q(image="") | ~models.Q(image_alt=""),
+                name="article_image_has_alt_text",
+                violation_error_message=_("En artikel med bild behöver en alternativtext."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.heading
 
+    def clean(self) -> None:
+        if self.image and not self.image_alt.strip():
+            raise ValidationError(
+                {
+                    "image_alt": _(
+                        "Beskriv vad bilden visar: alternativtext krävs när det finns en bild."
+                    )
+                }
+            )
+
     def get_absolute_url(self) -> str:
         return reverse(
             "newsletter:article", kwargs={"issue_slug": self.issue.slug, "article_slug": self.slug}
         )
+
+
+class IssueRendering(models.Model):
+    """The email of one issue in one language, rendered once and shared by every process.
+
+    Kept in the database rather than a process cache so Celery workers on other machines read
+    the same rendering instead of running MJML and premailer again. `version` is a hash of
+    everything the rendering depends on, so an edited issue simply gets a new row.
+    """
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="renderings")
+    language = models.CharField(max_length=2, choices=settings.LANGUAGES)
+    version = models.CharField(max_length=64)
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+    html = models.TextField()
+    text = models.TextField()
+    render_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("renderat nummer")
+        verbose_name_plural = _("renderade nummer")
+        constraints = [
+            # Also the index for the lookup issue_render does on every call.
+            models.UniqueConstraint(
+                fields=["issue", "language", "version"], name="issue_rendering_unique_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue} ({self.language}, {self.version[:8]})"

@@ -7,4 +7,7 @@ class SubscribersConfig(AppConfig):
     verbose_name = _("Prenumeranter")
 
     def ready(self) -> None:
-        from . import admin_print  # noqa: F401  (registers the print run admin)
+        # Registers the copy change admin and defines the privacy actions that admin.py
+        # attaches; autodiscovery only imports admin.py itself.
+        # admin_print registers the print run admin the same way.
+        from . import admin_print, admin_privacy  # noqa: F401

@@ -4,9 +4,20 @@ from . import print_views, views
 
 app_name = "subscribers"
 urlpatterns = [
-    # Placeholders until the self-service pages exist; the URL shapes are the public interface.
+    path("prenumerera/", views.subscribe, name="subscribe"),
+    path("prenumerera/tack/", views.subscribe_done, name="subscribe_done"),
+    path("prenumerera/bekrafta/<str:token>/", views.confirm, name="confirm"),
+    # The preference and unsubscribe URLs are in every message sent: never change their shape.
     path("prenumeration/<str:token>/", views.preferences, name="preferences"),
+    path(
+        "prenumeration/<str:token>/mina-uppgifter.<str:file_format>",
+        views.export,
+        name="export",
+    ),
+    path("prenumeration/<str:token>/radera/", views.erase, name="erase"),
     path("avregistrera/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("integritet/", views.privacy_notice, name="privacy"),
+    path("tillganglighet/", views.accessibility_statement, name="accessibility"),
     # Staff: print distribution per issue.
     path("personal/tryck/<slug:issue_slug>/", print_views.print_run_page, name="print_run"),
     path(

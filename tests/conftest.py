@@ -15,3 +15,7 @@ def artefacts_dir():
 
 def pytest_report_header(config):
     return f"DATABASE_URL={os.environ.get('DATABASE_URL', '(sqlite default)')}"
+
+
+# The loopback SMTP server fixture, available to every test.
+from tests.smtp import smtp_server  # noqa: E402, F401

@@ -2,6 +2,9 @@
 
 import itertools
 
+from django.utils.text import slugify
+
+from newsletter.models import Article, Issue
 from subscribers.models import (
     Channel,
     Municipality,
@@ -73,12 +76,31 @@ def segment_make(*, slug: str, name: str | None = None, rule_kinds=(), **fields)
     )
 
 
-def issue_make(*, year: int = 2018, number: int = 1, **fields):
-    from newsletter.models import Issue
+def issue_make(
+    *, year: int = 2018, number: int | None = None, status: str = "draft", **fields
+) -> Issue:
+    number = number or next(_sequence) % 12 + 1
+    defaults = {
+        "title": f"Länsnytt {year}:{number}",
+        "slug": f"{year}-{number}",
+        "subject": f"Länsnytt {year}:{number} – nytt från länets bibliotek",
+        "preheader": "Bokstart, digital service och läsfrämjande i hela länet",
+        "intro": "Välkommen till ett nytt nummer av Länsnytt.",
+    }
+    defaults.update(fields)
+    return Issue.objects.create(year=year, number=number, status=status, **defaults)
 
-    fields.setdefault("title", f"Länsnytt {year}:{number}")
-    fields.setdefault("slug", f"{year}-{number}")
-    return Issue.objects.create(year=year, number=number, **fields)
+
+def article_make(*, issue: Issue, heading: str = "Bokstart når fler familjer", **fields) -> Article:
+    defaults = {
+        "kicker": "Läsfrämjande",
+        "slug": slugify(heading) or f"artikel-{next(_sequence)}",
+        "lead": "Bokstart stödjer små barns språkutveckling genom hembesök och bokgåvor.",
+        "body": "Projektet har visat goda resultat i **Storbritannien** och i Danmark.",
+        "position": issue.articles.count() + 1,
+    }
+    defaults.update(fields)
+    return Article.objects.create(issue=issue, heading=heading, **defaults)
 
 
 def print_extra_line_make(*, issue, label: str, copies: int = 1, **fields):

@@ -1,0 +1,138 @@
+"""Staff pages in the admin: preview with checklist, status changes, test sends, ordering.
+
+Every view is wrapped by AdminSite.admin_view (staff login) in IssueAdmin.get_urls and checks
+the model permission itself.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from .models import Article, Issue
+from .preflight import issue_preflight
+from .rendering import RenderingError, issue_personalise, issue_render
+from .services import (
+    IssueNotReady,
+    IssueTransitionError,
+    article_move,
+    issue_mark_ready,
+    issue_publish,
+    issue_reopen,
+    issue_send_test,
+)
+
+SAMPLE_NAME = "Anna Andersson"
+
+
+def preview_url(issue: Issue) -> str:
+    return reverse("admin:newsletter_issue_preview", kwargs={"issue_id": issue.pk})
+
+
+def _issue_for(request: HttpRequest, issue_id: int, *, change: bool = False) -> Issue:
+    permission = "newsletter.change_issue" if change else "newsletter.view_issue"
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+    return get_object_or_404(Issue, pk=issue_id)
+
+
+def _sample(issue: Issue) -> tuple[str, str]:
+    """The email as a sample reader gets it, links pointing nowhere."""
+    return issue_personalise(
+        issue_render(issue=issue), name=SAMPLE_NAME, preferences_url="#", unsubscribe_url="#"
+    )
+
+
+def preview(request: HttpRequest, issue_id: int) -> HttpResponse:
+    issue = _issue_for(request, issue_id)
+    check_external = request.GET.get("externa") == "1"
+    checks = issue_preflight(issue=issue, check_external=check_external)
+    error = text = ""
+    try:
+        _html, text = _sample(issue)
+    except RenderingError as rendering_error:
+        error = str(rendering_error)
+    return render(
+        request,
+        "admin/newsletter/issue/preview.html",
+        {
+            **admin.site.each_context(request),
+            "title": _("Förhandsgranska %(issue)s") % {"issue": issue},
+            "issue": issue,
+            "opts": Issue._meta,
+            "checks": checks,
+            "all_passed": all(check.passed for check in checks),
+            "check_external": check_external,
+            "rendering_error": error,
+            "text": text,
+            "articles": issue.articles.order_by("position", "id"),
+            "can_change": request.user.has_perm("newsletter.change_issue"),
+        },
+    )
+
+
+@xframe_options_sameorigin
+def preview_email(request: HttpRequest, issue_id: int) -> HttpResponse:
+    """The email HTML alone, for the preview's iframes (same-origin framing only)."""
+    issue = _issue_for(request, issue_id)
+    try:
+        html, _text = _sample(issue)
+    except RenderingError as error:
+        return render(
+            request, "admin/newsletter/issue/preview_error.html", {"error": str(error)}, status=500
+        )
+    return HttpResponse(html)
+
+
+@require_POST
+def send_test(request: HttpRequest, issue_id: int) -> HttpResponse:
+    issue = _issue_for(request, issue_id, change=True)
+    emails = request.POST.get("emails", "").replace(",", "\n").split()
+    try:
+        sent = issue_send_test(issue=issue, emails=emails)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except RenderingError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("Testutskick skickat till %(count)d adresser.") % {"count": sent}
+        )
+    return HttpResponseRedirect(preview_url(issue))
+
+
+@require_POST
+def transition(request: HttpRequest, issue_id: int) -> HttpResponse:
+    issue = _issue_for(request, issue_id, change=True)
+    action = request.POST.get("action")
+    try:
+        if action == "ready":
+            issue_mark_ready(issue=issue, check_external=request.POST.get("externa") == "1")
+            messages.success(request, _("Numret är markerat som klart."))
+        elif action == "publish":
+            issue_publish(issue=issue)
+            messages.success(request, _("Numret är publicerat i arkivet."))
+        elif action == "reopen":
+            issue_reopen(issue=issue)
+            messages.success(request, _("Numret är ett utkast igen."))
+        else:
+            messages.error(request, _("Okänd åtgärd."))
+    except IssueNotReady as error:
+        messages.error(request, str(error))
+    except IssueTransitionError as error:
+        messages.error(request, str(error))
+    return HttpResponseRedirect(preview_url(issue))
+
+
+@require_POST
+def move_article(request: HttpRequest, issue_id: int, article_id: int) -> HttpResponse:
+    issue = _issue_for(request, issue_id, change=True)
+    article = get_object_or_404(Article, pk=article_id, issue=issue)
+    direction = request.POST.get("direction", "")
+    if direction in ("up", "down"):
+        article_move(article=article, direction=direction)
+    return HttpResponseRedirect(preview_url(issue) + "#ordning")

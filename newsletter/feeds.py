@@ -1,0 +1,63 @@
+"""Atom feed of published issues and their articles, for the blog and social media."""
+
+from datetime import datetime, time
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors
+from .models import Article, Issue
+
+FEED_ISSUES = 20
+
+
+class ArchiveFeed(Feed):
+    feed_type = Atom1Feed
+    title = _("Länsnytt – Regionbibliotek Stockholm")
+    subtitle = _("Nya nummer och artiklar i Länsnytt, Regionbibliotek Stockholms tidskrift.")
+    author_name = settings.PUBLISHER_NAME
+
+    def link(self) -> str:
+        return reverse("newsletter:archive")
+
+    def items(self) -> list[Issue | Article]:
+        issues = list(selectors.issues_published()[:FEED_ISSUES])
+        articles = selectors.articles_published().filter(issue__in=issues)
+        by_issue: dict[int, list[Article]] = {}
+        for article in articles:
+            by_issue.setdefault(article.issue_id, []).append(article)
+        entries: list[Issue | Article] = []
+        for issue in issues:
+            entries.append(issue)
+            entries.extend(by_issue.get(issue.pk, []))
+        return entries
+
+    def item_title(self, item: Issue | Article) -> str:
+        if isinstance(item, Issue):
+            return item.title
+        return f"{item.heading} ({item.issue.title})"
+
+    def item_description(self, item: Issue | Article) -> str:
+        return item.intro if isinstance(item, Issue) else item.lead
+
+    def item_link(self, item: Issue | Article) -> str:
+        return item.get_absolute_url()
+
+    def item_guid(self, item: Issue | Article) -> str:
+        kind = "issue" if isinstance(item, Issue) else "article"
+        return f"tag:lansnytt,{kind}:{item.pk}"
+
+    item_guid_is_permalink = False
+
+    def item_pubdate(self, item: Issue | Article) -> datetime:
+        issue = item if isinstance(item, Issue) else item.issue
+        if issue.publication_date:
+            return timezone.make_aware(datetime.combine(issue.publication_date, time(8)))
+        return issue.created_at
+
+    def item_updateddate(self, item: Issue | Article) -> datetime:
+        return item.updated_at

@@ -1,0 +1,260 @@
+"""The email of an issue: MJML → HTML → inlined CSS, plus a plain-text alternative.
+
+This is the expensive part of a send (MJML and premailer take a good fraction of a second), so
+it runs once per issue, language and content version. The result keeps the placeholders from
+`newsletter.personalisation`; per recipient only those are replaced.
+"""
+
+import hashlib
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from html import escape
+
+import mjml
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
+from django.utils import translation
+from premailer import Premailer
+
+from . import personalisation
+from .content import absolute_url, media_url
+from .models import Article, Issue, IssueRendering
+
+logger = logging.getLogger(__name__)
+
+MJML_TEMPLATE = "email/issue.mjml"
+TEXT_TEMPLATE = "email/issue.txt"
+# Bump when the code below changes what it produces, so cached renderings are not reused.
+RENDERER_REVISION = "1"
+
+_MEMO_SIZE = 16
+_memo: dict[tuple[int, str, str], "RenderedIssue"] = {}
+
+
+class RenderingError(Exception):
+    """The email template or its MJML could not be rendered; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    issue_id: int
+    language: str  # "sv" or "en"
+    subject: str
+    preheader: str
+    html: str  # complete HTML document, CSS inlined, containing the placeholders
+    text: str  # plain-text alternative, containing the placeholders
+    version: str  # changes whenever the issue or its articles change
+
+
+def mjml_to_html(source: str) -> str:
+    """The one call into the MJML library (tests count calls to it)."""
+    return mjml.mjml2html(source, disable_comments=True)
+
+
+def issue_render(*, issue: Issue, language: str | None = None) -> RenderedIssue:
+    """The issue's email in `language` (default: the issue's), rendered at most once per version.
+
+    Looks in this process's memo, then in the database, and only then renders. Raises
+    RenderingError when the template or the MJML is broken.
+    """
+    language = language or issue.language
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"unknown language {language!r}")
+    articles = list(issue.articles.order_by("position", "id"))
+    version = issue_version(issue=issue, articles=articles)
+    key = (issue.pk, language, version)
+    if key in _memo:
+        return _memo[key]
+
+    row = IssueRendering.objects.filter(
+        issue_id=issue.pk, language=language, version=version
+    ).first()
+    if row is None:
+        row = _render_and_store(issue=issue, articles=articles, language=language, version=version)
+    rendered = RenderedIssue(
+        issue_id=issue.pk,
+        language=language,
+        subject=row.subject,
+        preheader=row.preheader,
+        html=row.html,
+        text=row.text,
+        version=version,
+    )
+    if len(_memo) >= _MEMO_SIZE:
+        _memo.pop(next(iter(_memo)))
+    _memo[key] = rendered
+    return rendered
+
+
+def issue_personalise(
+    rendered: RenderedIssue, *, name: str, preferences_url: str, unsubscribe_url: str
+) -> tuple[str, str]:
+    """(html, text) for one recipient: the placeholders replaced, nothing re-rendered."""
+    if not name.strip():
+        with translation.override(rendered.language):
+            name = translation.gettext("läsare")
+    html = (
+        rendered.html.replace(personalisation.NAME, escape(name))
+        .replace(personalisation.PREFERENCES_URL, escape(preferences_url))
+        .replace(personalisation.UNSUBSCRIBE_URL, escape(unsubscribe_url))
+    )
+    text = (
+        rendered.text.replace(personalisation.NAME, name)
+        .replace(personalisation.PREFERENCES_URL, preferences_url)
+        .replace(personalisation.UNSUBSCRIBE_URL, unsubscribe_url)
+    )
+    return html, text
+
+
+def issue_version(*, issue: Issue, articles: list[Article]) -> str:
+    """A hash of everything the email depends on: content, templates, site address, code."""
+    templates = [_template_source(MJML_TEMPLATE), _template_source(TEXT_TEMPLATE)]
+    fields = {
+        "issue": [
+            issue.title, issue.slug, issue.year, issue.number, issue.subject, issue.preheader,
+            issue.intro, issue.language, issue.cover_image.name, issue.cover_image_alt,
+            str(issue.publication_date),
+        ],
+        "articles": [
+            [
+                article.pk, article.position, article.kicker, article.heading, article.slug,
+                article.lead, article.body, article.image.name, article.image_alt,
+                article.image_credit, article.cta_label, article.cta_url,
+            ]
+            for article in articles
+        ],
+        "templates": templates,
+        "settings": [settings.SITE_URL, settings.MEDIA_URL, settings.PUBLISHER_ADDRESS],
+        "revision": RENDERER_REVISION,
+    }  # fmt: skip
+    encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def _template_source(name: str) -> str:
+    try:
+        return get_template(name).template.source
+    except TemplateDoesNotExist as error:
+        raise RenderingError(f"E-postmallen saknas: {error}") from error
+    except TemplateSyntaxError as error:
+        raise RenderingError(f"Fel i e-postmallen {name}: {error}") from error
+
+
+def _render_and_store(
+    *, issue: Issue, articles: list[Article], language: str, version: str
+) -> IssueRendering:
+    started = time.perf_counter()
+    with translation.override(language):
+        context = _email_context(issue=issue, articles=articles, language=language)
+        try:
+            source = get_template(MJML_TEMPLATE).render(context)
+            text = get_template(TEXT_TEMPLATE).render(context)
+        except TemplateSyntaxError as error:
+            raise RenderingError(f"Fel i e-postmallen: {error}") from error
+    try:
+        html = mjml_to_html(source)
+    except Exception as error:  # mrml raises ValueError; anything else is just as fatal here
+        raise RenderingError(f"MJML-fel i {MJML_TEMPLATE}: {error}") from error
+    html = _html_finish(_css_inline(html))
+    seconds = time.perf_counter() - started
+
+    row = IssueRendering(
+        issue_id=issue.pk,
+        language=language,
+        version=version,
+        subject=context["subject"],
+        preheader=context["preheader"],
+        html=html,
+        text=_text_tidy(text),
+        render_seconds=seconds,
+    )
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        # Another process rendered the same version at the same moment; use theirs.
+        return IssueRendering.objects.get(issue_id=issue.pk, language=language, version=version)
+    # Older versions are never read again: the version is derived from the current content.
+    IssueRendering.objects.filter(issue_id=issue.pk, language=language).exclude(pk=row.pk).delete()
+    logger.info("rendered %s (%s) in %.3f s", issue, language, seconds)
+    return row
+
+
+def _email_context(*, issue: Issue, articles: list[Article], language: str) -> dict:
+    return {
+        "language": language,
+        "issue": issue,
+        "subject": issue.subject or issue.title,
+        "preheader": issue.preheader,
+        "intro_paragraphs": [p.strip() for p in issue.intro.split("\n\n") if p.strip()],
+        "web_url": absolute_url(issue.get_absolute_url()),
+        "archive_url": absolute_url("/arkiv/"),
+        "cover_url": media_url(issue.cover_image.name) if issue.cover_image else "",
+        "articles": [
+            {
+                "anchor": f"artikel-{article.slug}",
+                "kicker": article.kicker,
+                "heading": article.heading,
+                "lead": article.lead,
+                "permalink": absolute_url(article.get_absolute_url()),
+                "image_url": media_url(article.image.name) if article.image else "",
+                "image_alt": article.image_alt,
+                "image_credit": article.image_credit,
+                "cta_label": article.cta_label,
+                "cta_url": article.cta_url,
+            }
+            for article in articles
+        ],
+        "publisher_name": settings.PUBLISHER_NAME,
+        "publisher_address": settings.PUBLISHER_ADDRESS,
+        "NAME": personalisation.NAME,
+        "PREFERENCES_URL": personalisation.PREFERENCES_URL,
+        "UNSUBSCRIBE_URL": personalisation.UNSUBSCRIBE_URL,
+    }
+
+
+def _css_inline(html: str) -> str:
+    # Media queries (mobile widths, dark mode) cannot be inlined; premailer keeps them in <style>.
+    return Premailer(
+        html,
+        keep_style_tags=False,
+        strip_important=False,
+        disable_validation=True,
+        cssutils_logging_level=logging.CRITICAL,
+        allow_network=False,
+    ).transform()
+
+
+_TABLE_WITHOUT_ROLE = re.compile(r"<table(?![^>]*\brole=)", re.IGNORECASE)
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\balt=)[^>]*>", re.IGNORECASE)
+_COLOR_SCHEME_META = (
+    '<meta name="color-scheme" content="light dark">'
+    '<meta name="supported-color-schemes" content="light dark">'
+)
+
+
+def _html_finish(html: str) -> str:
+    """What MJML and premailer leave out: doctype, role on every layout table, colour schemes."""
+    html = _TABLE_WITHOUT_ROLE.sub('<table role="presentation"', html)
+    html = html.replace("<head>", "<head>" + _COLOR_SCHEME_META, 1)
+    if not html.lstrip().lower().startswith("<!doctype"):
+        html = "<!doctype html>\n" + html
+    missing = _IMG_WITHOUT_ALT.search(html)
+    if missing:
+        raise RenderingError(f"Bild utan alternativtext i e-postmallen: {missing.group(0)}")
+    return html
+
+
+def _text_tidy(text: str) -> str:
+    """At most one blank line in a row and no trailing spaces: the template's tags leave gaps."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line or (tidy and tidy[-1]):
+            tidy.append(line)
+    return "\n".join(tidy) + "\n"

@@ -1,0 +1,131 @@
+"""Writes on issues and articles: status transitions, ordering, test sends."""
+
+from django.conf import settings
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .content import absolute_url
+from .models import Article, Issue, IssueStatus
+from .preflight import issue_preflight
+from .rendering import issue_personalise, issue_render
+
+
+class IssueNotReady(Exception):
+    """The issue failed the pre-flight checklist; `failures` lists every reason."""
+
+    def __init__(self, failures: list[str]):
+        self.failures = failures
+        super().__init__(_("Numret kan inte markeras som klart:") + "\n- " + "\n- ".join(failures))
+
+
+class IssueTransitionError(Exception):
+    """The requested status change is not allowed from the issue's current status."""
+
+
+def issue_mark_ready(*, issue: Issue, check_external: bool = False) -> Issue:
+    """draft → ready, only when every pre-flight check passes (raises IssueNotReady)."""
+    if issue.status != IssueStatus.DRAFT:
+        raise IssueTransitionError(
+            _("Bara utkast kan markeras som klara (numret är %(status)s).")
+            % {"status": issue.get_status_display()}
+        )
+    failures = [
+        failure
+        for check in issue_preflight(issue=issue, check_external=check_external)
+        for failure in check.failures
+    ]
+    if failures:
+        raise IssueNotReady(failures)
+    return _issue_status_set(issue=issue, expected=IssueStatus.DRAFT, status=IssueStatus.READY)
+
+
+def issue_publish(*, issue: Issue) -> Issue:
+    """ready → published: the issue and its articles appear in the public archive and feed."""
+    if issue.status != IssueStatus.READY:
+        raise IssueTransitionError(_("Bara klara nummer kan publiceras."))
+    if issue.publication_date is None:
+        issue.publication_date = timezone.localdate()
+        issue.save(update_fields=["publication_date", "updated_at"])
+    return _issue_status_set(issue=issue, expected=IssueStatus.READY, status=IssueStatus.PUBLISHED)
+
+
+def issue_reopen(*, issue: Issue) -> Issue:
+    """ready → draft, for changes after the checklist passed."""
+    if issue.status != IssueStatus.READY:
+        raise IssueTransitionError(_("Bara klara nummer kan göras om till utkast."))
+    return _issue_status_set(issue=issue, expected=IssueStatus.READY, status=IssueStatus.DRAFT)
+
+
+def _issue_status_set(*, issue: Issue, expected: str, status: str) -> Issue:
+    # Conditional update: two editors pressing the button at once change the status once.
+    changed = Issue.objects.filter(pk=issue.pk, status=expected).update(
+        status=status, updated_at=timezone.now()
+    )
+    if not changed:
+        raise IssueTransitionError(_("Numrets status ändrades samtidigt av någon annan."))
+    issue.refresh_from_db()
+    return issue
+
+
+@transaction.atomic
+def article_move(*, article: Article, direction: str) -> Article:
+    """Swap the article with its neighbour above ("up") or below ("down") in the issue."""
+    if direction not in ("up", "down"):
+        raise ValueError(f"direction must be 'up' or 'down', not {direction!r}")
+    siblings = list(
+        Article.objects.select_for_update()
+        .filter(issue_id=article.issue_id)
+        .order_by("position", "id")
+    )
+    index = next(i for i, sibling in enumerate(siblings) if sibling.pk == article.pk)
+    target = index - 1 if direction == "up" else index + 1
+    if 0 <= target < len(siblings):
+        siblings[index], siblings[target] = siblings[target], siblings[index]
+    # Renumber 1..n so equal or gapped positions typed by hand become a clean order.
+    for position, sibling in enumerate(siblings, start=1):
+        if sibling.position != position:
+            Article.objects.filter(pk=sibling.pk).update(position=position)
+    article.refresh_from_db()
+    return article
+
+
+def issue_send_test(*, issue: Issue, emails: list[str]) -> int:
+    """Send the issue as readers will get it to the given addresses; returns how many were sent.
+
+    The subject is marked as a test and the personal links point to the issue's web page,
+    because test recipients are not subscribers and must not get working unsubscribe links.
+    """
+    addresses = [email.strip() for email in emails if email.strip()]
+    if not addresses:
+        raise ValidationError(_("Ange minst en e-postadress."))
+    invalid = []
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            invalid.append(address)
+    if invalid:
+        raise ValidationError(
+            _("Ogiltiga e-postadresser: %(addresses)s") % {"addresses": ", ".join(invalid)}
+        )
+    rendered = issue_render(issue=issue)
+    web_url = absolute_url(issue.get_absolute_url())
+    html, text = issue_personalise(
+        rendered, name=_("testmottagare"), preferences_url=web_url, unsubscribe_url=web_url
+    )
+    messages = []
+    for address in addresses:
+        message = mail.EmailMultiAlternatives(
+            subject=_("[Test] %(subject)s") % {"subject": rendered.subject},
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[address],
+        )
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+    with mail.get_connection() as connection:
+        return connection.send_messages(messages) or 0

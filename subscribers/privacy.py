@@ -1,0 +1,202 @@
+"""Privacy rights: a person's data as JSON and CSV, and erasure.
+
+The same functions serve the preference centre (the person asks) and the admin (staff act on
+a request that came by letter).
+"""
+
+import csv
+import io
+import json
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from .models import (
+    ConsentAction,
+    ConsentEvent,
+    CopyChangeRequest,
+    CopyChangeRequestStatus,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    SuppressionReason,
+)
+from .services import RequestOrigin, consent_event_log
+from .validation import email_hash
+
+_SUBSCRIBER_FIELDS = (
+    "id",
+    "email",
+    "name",
+    "title",
+    "organisation_given",
+    "language",
+    "channel",
+    "print_copies",
+    "care_of",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "status",
+    "legal_basis",
+    "protected_identity",
+    "created_at",
+    "updated_at",
+    "confirmed_at",
+    "unsubscribed_at",
+)
+_ORGANISATION_FIELDS = ("id", "name", "kind", "street", "postal_code", "city")
+_CONSENT_FIELDS = (
+    "created_at",
+    "action",
+    "source",
+    "ip_address",
+    "user_agent",
+    "privacy_text_version",
+    "detail",
+)
+_DELIVERY_FIELDS = ("dispatch_id", "issue_id", "status", "sent_at")
+
+
+def _deliveries(subscriber: Subscriber) -> list[dict[str, Any]]:
+    """The subscriber's deliveries, when the sending pipeline's model exists in this build."""
+    try:
+        Delivery = apps.get_model("worker", "Delivery")
+    except LookupError:
+        return []
+    names = {model_field.attname for model_field in Delivery._meta.concrete_fields}
+    columns = [name for name in _DELIVERY_FIELDS if name in names]
+    if "dispatch_id" in columns and "issue_id" not in columns:
+        # The issue hangs off the dispatch; it is what a person recognises.
+        try:
+            Delivery._meta.get_field("dispatch").related_model._meta.get_field("issue")
+            columns.append("dispatch__issue_id")
+        except (FieldDoesNotExist, AttributeError):
+            pass
+    if "subscriber_id" not in names or not columns:
+        return []
+    return list(
+        Delivery.objects.filter(subscriber_id=subscriber.pk).order_by("pk").values(*columns)
+    )
+
+
+def subscriber_export(*, subscriber: Subscriber, origin: RequestOrigin, source: str) -> dict:
+    """Everything held about the subscriber, and a consent event saying it was handed out."""
+    consent_event_log(
+        subscriber=subscriber, action=ConsentAction.EXPORT, source=source, origin=origin
+    )
+    subscriber = Subscriber.objects.select_related("organisation").get(pk=subscriber.pk)
+    organisation = subscriber.organisation
+    return {
+        "exported_at": timezone.now(),
+        "subscriber": {name: getattr(subscriber, name) for name in _SUBSCRIBER_FIELDS},
+        "organisation": (
+            {name: getattr(organisation, name) for name in _ORGANISATION_FIELDS}
+            if organisation
+            else None
+        ),
+        "segments": list(subscriber.segments.order_by("slug").values("slug", "name")),
+        "consent_events": list(
+            subscriber.consent_events.order_by("created_at", "id").values(*_CONSENT_FIELDS)
+        ),
+        "copy_change_requests": list(
+            subscriber.copy_change_requests.order_by("created_at").values(
+                "created_at", "copies_before", "copies_requested", "status", "decided_at"
+            )
+        ),
+        "deliveries": _deliveries(subscriber),
+    }
+
+
+def export_json(export: dict) -> str:
+    return json.dumps(export, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+
+
+def export_csv(export: dict) -> str:
+    """The export as one CSV in long form (section, row, field, value).
+
+    The parts have different columns; the long form keeps them in one file that opens in
+    any spreadsheet without losing a value.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "row", "field", "value"])
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, dict | list):
+            return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return str(value)
+
+    writer.writerow(["export", "", "exported_at", cell(export["exported_at"])])
+    for section in ("subscriber", "organisation"):
+        for name, value in (export[section] or {}).items():
+            writer.writerow([section, "", name, cell(value)])
+    for section in ("segments", "consent_events", "copy_change_requests", "deliveries"):
+        for number, row in enumerate(export[section], 1):
+            for name, value in row.items():
+                writer.writerow([section, number, name, cell(value)])
+    return buffer.getvalue()
+
+
+def erased_email(subscriber_id: int) -> str:
+    return f"erased-{subscriber_id}@erased.invalid"
+
+
+def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: str) -> bool:
+    """Anonymise the subscriber; False when they were already erased.
+
+    The row stays (status erased) so counts of past sends and sign-ups stay right, and the
+    hash of the address stays on the suppression list so no import can bring it back; only
+    a fresh double opt-in by the person can. The consent log keeps what happened and when,
+    but its personal details (IP address, browser, the addresses in change details) are
+    cleared: after erasure there is nothing left to prove consent for. That is the one
+    sanctioned write to the otherwise append-only log.
+    """
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.status == SubscriberStatus.ERASED:
+            return False
+        address_hash = subscriber.email_hash or email_hash(subscriber.email)
+        Suppression.objects.update_or_create(
+            email_hash=address_hash,
+            defaults={"email": "", "reason": SuppressionReason.ERASED},
+        )
+        status_before = subscriber.status
+        for name in ("name", "title", "organisation_given", "care_of", "street", "city"):
+            setattr(subscriber, name, "")
+        subscriber.postal_code = ""
+        subscriber.country = ""
+        subscriber.email = erased_email(subscriber.pk)
+        # Kept: the hash links the row to its suppression entry and nothing else.
+        subscriber.email_hash = address_hash
+        subscriber.status = SubscriberStatus.ERASED
+        subscriber.unsubscribed_at = subscriber.unsubscribed_at or timezone.now()
+        subscriber.save()
+        ConsentEvent.objects.filter(subscriber=subscriber).update(
+            ip_address=None, user_agent="", detail={"redacted": True}
+        )
+        CopyChangeRequest.objects.filter(
+            subscriber=subscriber, status=CopyChangeRequestStatus.PENDING
+        ).update(status=CopyChangeRequestStatus.REJECTED, decided_at=timezone.now())
+        consent_event_log(
+            subscriber=subscriber,
+            action=ConsentAction.ERASE,
+            source=source,
+            origin=RequestOrigin(staff_user=origin.staff_user),
+            detail={"status_before": status_before},
+        )
+    return True
+
+
+def address_suppressed(*, email: str) -> bool:
+    """Whether an address is on the suppression list (also after its owner was erased)."""
+    return Suppression.objects.filter(email_hash=email_hash(email)).exists()

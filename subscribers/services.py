@@ -1,0 +1,390 @@
+"""Writes of subscriber self-service: subscribe, confirm, change preferences, unsubscribe.
+
+Views, admin actions and commands call these; each is one transaction and leaves a
+ConsentEvent, so what a person agreed to can always be shown afterwards.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from .models import (
+    PRINT_CHANNELS,
+    ConsentAction,
+    ConsentEvent,
+    ConsentSource,
+    CopyChangeRequest,
+    CopyChangeRequestStatus,
+    LegalBasis,
+    Organisation,
+    Segment,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    SuppressionReason,
+)
+from .tokens import CONFIRM, preferences_url, token_make, unsubscribe_url
+from .validation import email_normalise
+
+
+@dataclass(frozen=True)
+class RequestOrigin:
+    """Where a change came from, as the consent log records it."""
+
+    ip_address: str | None = None
+    user_agent: str = ""
+    staff_user: Any = None
+
+
+@dataclass(frozen=True)
+class SubscribeRequest:
+    """What a person asked for in the subscribe form (already validated)."""
+
+    name: str
+    email: str
+    organisation_given: str = ""
+    segment_ids: list[int] = field(default_factory=list)
+    channel: str = "email"
+    language: str = "sv"
+    street: str = ""
+    postal_code: str = ""
+    city: str = ""
+
+    def as_detail(self) -> dict[str, Any]:
+        detail = {key: value for key, value in self.__dict__.items() if key != "email"}
+        detail["segments"] = list(
+            Segment.objects.filter(pk__in=self.segment_ids).values_list("slug", flat=True)
+        )
+        return detail
+
+
+# Suppressions a fresh confirmed opt-in lifts: the person has just proved the address works
+# and that they want the mail. A manual block by staff stays until staff lift it.
+_LIFTED_BY_OPT_IN = (
+    SuppressionReason.UNSUBSCRIBED,
+    SuppressionReason.BOUNCED,
+    SuppressionReason.COMPLAINT,
+    SuppressionReason.ERASED,
+)
+
+
+def consent_event_log(
+    *,
+    subscriber: Subscriber,
+    action: str,
+    source: str,
+    origin: RequestOrigin,
+    detail: dict[str, Any] | None = None,
+    privacy_text_version: str = "",
+) -> ConsentEvent:
+    return ConsentEvent.objects.create(
+        subscriber=subscriber,
+        action=action,
+        source=source,
+        ip_address=origin.ip_address,
+        user_agent=(origin.user_agent or "")[:500],
+        staff_user=origin.staff_user,
+        privacy_text_version=privacy_text_version,
+        detail=detail or {},
+    )
+
+
+def subscriber_mail_send(*, subscriber: Subscriber, template: str, context: dict) -> None:
+    """Send one transactional email from the subscribers/email/<template> triplet."""
+    context = {
+        "subscriber": subscriber,
+        "site_url": settings.SITE_URL,
+        "publisher_name": settings.PUBLISHER_NAME,
+        **context,
+    }
+    with translation.override(subscriber.language):
+        subject = render_to_string(f"subscribers/email/{template}_subject.txt", context)
+        text = render_to_string(f"subscribers/email/{template}.txt", context)
+        html = render_to_string(f"subscribers/email/{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=text, to=[subscriber.email]
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) -> None:
+    """Record a subscription request and send the email that completes it.
+
+    Returns nothing on purpose: the caller must answer the same whether the address was
+    known or not. A new or inactive address gets a confirmation link (double opt-in: the
+    subscriber stays as they were until they confirm); an active one gets a reminder with
+    its preference link instead.
+    """
+    email = email_normalise(request.email)
+    with transaction.atomic():
+        subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+            email=email,
+            defaults={
+                "name": request.name,
+                "status": SubscriberStatus.PENDING,
+                "legal_basis": LegalBasis.CONSENT,
+            },
+        )
+        if created:
+            _request_apply(subscriber=subscriber, detail=request.as_detail())
+        already_active = subscriber.status == SubscriberStatus.ACTIVE
+        consent_event_log(
+            subscriber=subscriber,
+            action=ConsentAction.SUBSCRIBE,
+            source=ConsentSource.WEB,
+            origin=origin,
+            privacy_text_version=settings.PRIVACY_TEXT_VERSION,
+            detail={
+                "request": request.as_detail(),
+                "status_before": "new" if created else subscriber.status,
+            },
+        )
+    if already_active:
+        subscriber_mail_send(
+            subscriber=subscriber,
+            template="already_subscribed",
+            context={"preferences_url": preferences_url(subscriber_id=subscriber.pk, email=email)},
+        )
+    else:
+        token = token_make(purpose=CONFIRM, subscriber_id=subscriber.pk, email=email)
+        subscriber_mail_send(
+            subscriber=subscriber,
+            template="confirm",
+            context={"confirm_url": confirm_url(token=token)},
+        )
+
+
+def confirm_url(*, token: str) -> str:
+    return settings.SITE_URL + reverse("subscribers:confirm", kwargs={"token": token})
+
+
+def _request_apply(*, subscriber: Subscriber, detail: dict[str, Any]) -> None:
+    """Copy what the person asked for onto the row (on creation and again on confirmation)."""
+    subscriber.name = detail.get("name", subscriber.name)
+    subscriber.organisation_given = detail.get("organisation_given", "")
+    if subscriber.organisation_id is None and subscriber.organisation_given:
+        # Staff link the rest by hand; an exact match is safe to take.
+        subscriber.organisation = Organisation.objects.filter(
+            name__iexact=subscriber.organisation_given
+        ).first()
+    subscriber.channel = detail.get("channel", subscriber.channel)
+    subscriber.language = detail.get("language", subscriber.language)
+    subscriber.street = detail.get("street", "")
+    subscriber.postal_code = detail.get("postal_code", "")
+    subscriber.city = detail.get("city", "")
+    subscriber.save()
+    public = Segment.objects.filter(public=True)
+    wanted = public.filter(pk__in=detail.get("segment_ids", []))
+    # Only the publicly offered segments are the person's to choose; memberships staff gave
+    # stay as they are.
+    subscriber.segments.remove(*public.exclude(pk__in=wanted))
+    subscriber.segments.add(*wanted)
+
+
+class ConfirmationStale(Exception):
+    """The person left after this confirmation link was sent; only a new sign-up counts."""
+
+
+def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool:
+    """Complete the double opt-in; True when this call activated the subscriber.
+
+    Raises ConfirmationStale when the latest sign-up is older than the latest unsubscribe
+    or bounce: an old, still unexpired link must not undo a withdrawal.
+    """
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.status == SubscriberStatus.ACTIVE:
+            return False
+        latest = (
+            subscriber.consent_events.filter(
+                action__in=(
+                    ConsentAction.SUBSCRIBE,
+                    ConsentAction.UNSUBSCRIBE,
+                    ConsentAction.BOUNCE,
+                )
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if latest is not None and latest.action != ConsentAction.SUBSCRIBE:
+            raise ConfirmationStale(f"subscriber {subscriber.pk} left after signing up")
+        subscribe_event = latest
+        if subscribe_event is not None:
+            _request_apply(subscriber=subscriber, detail=subscribe_event.detail["request"])
+        status_before = subscriber.status
+        subscriber.status = SubscriberStatus.ACTIVE
+        subscriber.confirmed_at = timezone.now()
+        subscriber.unsubscribed_at = None
+        subscriber.legal_basis = LegalBasis.CONSENT
+        subscriber.save()
+        lifted = list(
+            Suppression.objects.filter(
+                email_hash=subscriber.email_hash, reason__in=_LIFTED_BY_OPT_IN
+            ).values_list("reason", flat=True)
+        )
+        Suppression.objects.filter(
+            email_hash=subscriber.email_hash, reason__in=_LIFTED_BY_OPT_IN
+        ).delete()
+        consent_event_log(
+            subscriber=subscriber,
+            action=ConsentAction.CONFIRM,
+            source=ConsentSource.EMAIL,
+            origin=origin,
+            privacy_text_version=(subscribe_event.privacy_text_version if subscribe_event else ""),
+            detail={"status_before": status_before, "suppression_lifted": lifted},
+        )
+    return True
+
+
+def _preferences_snapshot(subscriber: Subscriber) -> dict[str, Any]:
+    return {
+        "segments": sorted(subscriber.segments.values_list("slug", flat=True)),
+        "channel": subscriber.channel,
+        "language": subscriber.language,
+        "street": subscriber.street,
+        "postal_code": subscriber.postal_code,
+        "city": subscriber.city,
+        "print_copies": subscriber.print_copies,
+    }
+
+
+def subscriber_preferences_update(
+    *,
+    subscriber: Subscriber,
+    segment_ids: list[int],
+    channel: str,
+    language: str,
+    street: str,
+    postal_code: str,
+    city: str,
+    print_copies: int | None,
+    origin: RequestOrigin,
+) -> CopyChangeRequest | None:
+    """Apply the preference centre's form; returns the copy change request it opened, if any.
+
+    A change of copies by an organisation contact is not applied but waits for staff.
+    """
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        before = _preferences_snapshot(subscriber)
+        subscriber.channel = channel
+        subscriber.language = language
+        subscriber.street, subscriber.postal_code, subscriber.city = street, postal_code, city
+        subscriber.save()
+        public = Segment.objects.filter(public=True)
+        wanted = public.filter(pk__in=segment_ids)
+        subscriber.segments.remove(*public.exclude(pk__in=wanted))
+        subscriber.segments.add(*wanted)
+        after = _preferences_snapshot(subscriber)
+
+        change_request = None
+        current_copies = subscriber.print_copies or 1
+        if (
+            subscriber.organisation_id
+            and channel in PRINT_CHANNELS
+            and print_copies is not None
+            and print_copies != current_copies
+        ):
+            CopyChangeRequest.objects.filter(
+                subscriber=subscriber, status=CopyChangeRequestStatus.PENDING
+            ).delete()
+            change_request = CopyChangeRequest.objects.create(
+                subscriber=subscriber,
+                organisation_id=subscriber.organisation_id,
+                copies_before=subscriber.print_copies,
+                copies_requested=print_copies,
+            )
+        if before != after or change_request:
+            detail: dict[str, Any] = {"before": before, "after": after}
+            if change_request:
+                detail["print_copies_requested"] = print_copies
+            consent_event_log(
+                subscriber=subscriber,
+                action=ConsentAction.PREFERENCES,
+                source=ConsentSource.WEB,
+                origin=origin,
+                detail=detail,
+            )
+    return change_request
+
+
+def copy_change_request_decide(
+    *, change_request: CopyChangeRequest, approve: bool, origin: RequestOrigin
+) -> bool:
+    """Staff approve or reject a pending copy change; False when it was already decided."""
+    with transaction.atomic():
+        change_request = CopyChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+        if change_request.status != CopyChangeRequestStatus.PENDING:
+            return False
+        change_request.status = (
+            CopyChangeRequestStatus.APPROVED if approve else CopyChangeRequestStatus.REJECTED
+        )
+        change_request.decided_at = timezone.now()
+        change_request.decided_by = origin.staff_user
+        change_request.save()
+        if approve:
+            subscriber = Subscriber.objects.select_for_update().get(pk=change_request.subscriber_id)
+            before = subscriber.print_copies
+            subscriber.print_copies = change_request.copies_requested
+            subscriber.save(update_fields=["print_copies", "updated_at"])
+            consent_event_log(
+                subscriber=subscriber,
+                action=ConsentAction.ADMIN,
+                source=ConsentSource.ADMIN,
+                origin=origin,
+                detail={
+                    "before": {"print_copies": before},
+                    "after": {"print_copies": subscriber.print_copies},
+                    "copy_change_request": change_request.pk,
+                },
+            )
+    return True
+
+
+def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: RequestOrigin) -> bool:
+    """Stop all mail to the subscriber; True when this call changed anything.
+
+    Idempotent: a second call (the mail provider's POST and the person's click) finds the
+    work done. The suppression entry is what a running dispatch checks when it claims a
+    delivery, so it must exist even if the status was already final.
+    """
+    with transaction.atomic():
+        subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        changed = subscriber.status in (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE)
+        if changed:
+            status_before = subscriber.status
+            subscriber.status = SubscriberStatus.UNSUBSCRIBED
+            subscriber.unsubscribed_at = timezone.now()
+            subscriber.save(update_fields=["status", "unsubscribed_at", "updated_at"])
+            consent_event_log(
+                subscriber=subscriber,
+                action=ConsentAction.UNSUBSCRIBE,
+                source=source,
+                origin=origin,
+                detail={"status_before": status_before},
+            )
+        Suppression.objects.get_or_create(
+            email_hash=subscriber.email_hash,
+            defaults={"email": subscriber.email, "reason": SuppressionReason.UNSUBSCRIBED},
+        )
+    return changed
+
+
+def subscriber_links(*, subscriber: Subscriber) -> dict[str, str]:
+    """The personal links on the self-service pages, as paths on the site being visited."""
+    return {
+        "preferences_url": urlsplit(
+            preferences_url(subscriber_id=subscriber.pk, email=subscriber.email)
+        ).path,
+        "unsubscribe_url": urlsplit(
+            unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email)
+        ).path,
+    }

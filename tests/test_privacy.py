@@ -1,0 +1,194 @@
+"""Privacy rights: download my data, erase me, and what erasure leaves behind."""
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+from django.contrib import admin
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.core import mail
+from django.core.cache import cache
+from django.test import RequestFactory
+
+from accounts.models import User
+from subscribers.admin_privacy import subscriber_erase_action, subscriber_export_action
+from subscribers.models import (
+    ConsentAction,
+    ConsentEvent,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+    SuppressionReason,
+)
+from subscribers.privacy import address_suppressed
+from subscribers.selectors import subscribers_mailable
+from tests.factories import organisation_make, segment_make, subscriber_make
+from tests.selfservice import path_from_text, preferences_path, unsubscribe_path
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reader(client):
+    cache.clear()
+    segment = segment_make(slug="nyheter", name="Nyheter", public=True)
+    client.post(
+        "/prenumerera/",
+        {
+            "name": "Maja Ek",
+            "email": "maja.ek@jarfalla.se",
+            "organisation": "Järfälla bibliotek",
+            "segments": [segment.pk],
+            "channel": "email+print",
+            "street": "Riddarplatsen 5",
+            "postal_code": "177 30",
+            "city": "Järfälla",
+            "language": "sv",
+        },
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_USER_AGENT="Safari",
+    )
+    client.post(path_from_text(mail.outbox[-1].body, "/prenumerera/bekrafta/"))
+    return Subscriber.objects.get(email="maja.ek@jarfalla.se")
+
+
+def test_it_exports_everything_including_the_consent_log_as_json(client, reader):
+    response = client.post(preferences_path(reader) + "mina-uppgifter.json")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('.json"')
+    export = json.loads(response.content)
+    assert export["subscriber"]["email"] == "maja.ek@jarfalla.se"
+    assert export["subscriber"]["organisation_given"] == "Järfälla bibliotek"
+    assert export["segments"] == [{"slug": "nyheter", "name": "Nyheter"}]
+    actions = [event["action"] for event in export["consent_events"]]
+    assert actions == ["subscribe", "confirm", "export"]
+    assert export["consent_events"][0]["ip_address"] == "198.51.100.7"
+    assert export["consent_events"][0]["privacy_text_version"] == "2026-11-25"
+    assert export["deliveries"] == []
+
+
+def test_it_exports_the_same_as_csv(client, reader):
+    response = client.post(preferences_path(reader) + "mina-uppgifter.csv")
+
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response["Content-Type"].startswith("text/csv")
+    assert {"section": "subscriber", "row": "", "field": "city", "value": "Järfälla"} in rows
+    consent_actions = [
+        row["value"]
+        for row in rows
+        if row["section"] == "consent_events" and row["field"] == "action"
+    ]
+    assert consent_actions == ["subscribe", "confirm", "export"]
+
+
+def test_it_refuses_an_export_by_get(client, reader):
+    assert client.get(preferences_path(reader) + "mina-uppgifter.json").status_code == 405
+
+
+def test_it_asks_before_erasing(client, reader):
+    response = client.get(preferences_path(reader) + "radera/")
+
+    assert response.status_code == 200
+    assert Subscriber.objects.get(pk=reader.pk).status == SubscriberStatus.ACTIVE
+
+
+def test_it_erases_the_person_but_keeps_the_row_and_the_hash(client, reader):
+    old_preferences, old_unsubscribe = preferences_path(reader), unsubscribe_path(reader)
+    address_hash = reader.email_hash
+
+    response = client.post(old_preferences + "radera/")
+
+    assert response.status_code == 200
+    erased = Subscriber.objects.get(pk=reader.pk)
+    assert erased.status == SubscriberStatus.ERASED
+    assert erased.email == f"erased-{reader.pk}@erased.invalid"
+    assert (erased.name, erased.street, erased.postal_code, erased.city) == ("", "", "", "")
+    assert erased.organisation_given == ""
+    assert erased.email_hash == address_hash
+    suppression = Suppression.objects.get(email_hash=address_hash)
+    assert (suppression.reason, suppression.email) == (SuppressionReason.ERASED, "")
+    events = ConsentEvent.objects.filter(subscriber=erased).order_by("id")
+    assert [event.action for event in events][-1] == ConsentAction.ERASE
+    assert not any(event.ip_address or event.user_agent for event in events)
+    assert "Riddarplatsen" not in json.dumps([event.detail for event in events])
+    assert Subscriber.objects.count() == 1
+    assert client.get(old_preferences).status_code == 400
+    assert client.post(old_unsubscribe).status_code == 400
+
+
+def test_it_keeps_an_erased_address_out_until_a_fresh_double_opt_in(client, reader):
+    client.post(preferences_path(reader) + "radera/")
+    assert address_suppressed(email="Maja.Ek@jarfalla.se")
+
+    client.post(
+        "/prenumerera/",
+        {"name": "Maja Ek", "email": "maja.ek@jarfalla.se", "channel": "email", "language": "sv"},
+    )
+    again = Subscriber.objects.get(email="maja.ek@jarfalla.se")
+    assert again.pk != reader.pk
+    assert again.status == SubscriberStatus.PENDING
+    assert address_suppressed(email="maja.ek@jarfalla.se")
+    assert not subscribers_mailable(segments=reader.segments.all()).exists()
+
+    client.post(path_from_text(mail.outbox[-1].body, "/prenumerera/bekrafta/"))
+    again.refresh_from_db()
+    assert again.status == SubscriberStatus.ACTIVE
+    assert not address_suppressed(email="maja.ek@jarfalla.se")
+    confirm = again.consent_events.get(action=ConsentAction.CONFIRM)
+    assert confirm.detail["suppression_lifted"] == ["erased"]
+
+
+def _admin_request(user: User, data: dict | None = None):
+    request = RequestFactory().post("/admin/subscribers/subscriber/", data or {})
+    request.user = user
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    return request
+
+
+@pytest.fixture
+def staff():
+    return User.objects.create_superuser(username="handlaggare", password="x", email="h@x.se")
+
+
+def test_it_lets_staff_export_one_persons_data_from_the_admin(reader, staff):
+    modeladmin = admin.ModelAdmin(Subscriber, admin.site)
+
+    response = subscriber_export_action(
+        modeladmin, _admin_request(staff), Subscriber.objects.filter(pk=reader.pk)
+    )
+
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    exported = json.loads(archive.read(f"prenumerant-{reader.pk}.json"))
+    assert exported["consent_events"][-1]["action"] == "export"
+    assert exported["consent_events"][-1]["source"] == "admin"
+    assert f"prenumerant-{reader.pk}.csv" in archive.namelist()
+    two = Subscriber.objects.filter(pk__in=[reader.pk, subscriber_make().pk])
+    assert subscriber_export_action(modeladmin, _admin_request(staff), two) is None
+
+
+def test_it_lets_staff_erase_from_the_admin_after_confirming(reader, staff):
+    modeladmin = admin.ModelAdmin(Subscriber, admin.site)
+    selected = Subscriber.objects.filter(pk=reader.pk)
+
+    confirmation = subscriber_erase_action(modeladmin, _admin_request(staff), selected)
+    assert confirmation.status_code == 200
+    assert Subscriber.objects.get(pk=reader.pk).status == SubscriberStatus.ACTIVE
+
+    subscriber_erase_action(modeladmin, _admin_request(staff, {"erase_confirmed": "yes"}), selected)
+    erased = Subscriber.objects.get(pk=reader.pk)
+    assert erased.status == SubscriberStatus.ERASED
+    event = erased.consent_events.get(action=ConsentAction.ERASE)
+    assert (event.source, event.staff_user) == ("admin", staff)
+
+
+def test_it_keeps_the_organisation_link_so_counts_per_organisation_stay_right(client):
+    library = organisation_make(name="Vallentuna bibliotek", municipality="Vallentuna")
+    member = subscriber_make(organisation=library)
+
+    client.post(preferences_path(member) + "radera/")
+
+    assert library.subscribers.count() == 1
