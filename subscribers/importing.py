@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -93,8 +93,8 @@ LANGUAGE_VALUES = {
 }
 MAX_COPIES = 1000
 TEXT_LIMITS = {"name": 200, "title": 200, "organisation": 200, "street": 200, "city": 100}
-# Bulk writes in slices keep each statement's parameter list well inside SQLite's limit.
-BATCH_SIZE = 500
+# Rows per INSERT; Django lowers it further where the database needs (SQLite's variable limit).
+BATCH_SIZE = 2000
 
 
 class ImportFileError(Exception):
@@ -383,17 +383,6 @@ class _Validator:
 # --- Planning and writing -----------------------------------------------------------------
 
 ORGANISATION_FIELDS = ("kind", "municipality", "street", "postal_code", "city", "print_copies")
-SUBSCRIBER_FIELDS = (
-    "name",
-    "title",
-    "organisation",
-    "channel",
-    "language",
-    "street",
-    "postal_code",
-    "city",
-    "print_copies",
-)
 
 
 def _organisation_wanted(row: _Row) -> dict[str, object]:
@@ -429,6 +418,33 @@ def _subscriber_wanted(row: _Row, organisation: Organisation | None) -> dict[str
 def _in_chunks(values: list[str], size: int = 2000) -> Iterator[list[str]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _rows_update(model, instances: list, attributes: Iterable[str]) -> None:
+    """UPDATE the given fields of many rows with one executemany.
+
+    Django's bulk_update builds a CASE expression per field and row, which costs about half a
+    millisecond of CPU per row here; psycopg 3 pipelines an executemany instead.
+    """
+    fields = [model._meta.get_field(attribute) for attribute in attributes]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
+        f"WHERE {quote(model._meta.pk.column)} = %s"
+    )
+    parameters = [
+        [
+            *[
+                field.get_db_prep_save(getattr(instance, field.attname), connection)
+                for field in fields
+            ],
+            instance.pk,
+        ]
+        for instance in instances
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, parameters)
 
 
 def subscribers_import(
@@ -478,7 +494,7 @@ def subscribers_import(
     }
     new_organisations: dict[str, Organisation] = {}
     changed_organisations: dict[str, Organisation] = {}
-    organisation_lines: dict[str, tuple[int, dict[str, object]]] = {}
+    organisation_lines: dict[str, tuple[int, str, dict[str, object]]] = {}
     for row in rows:
         name = row.values.get("organisation", "")
         if not name:
@@ -486,7 +502,7 @@ def subscribers_import(
         key = name.casefold()
         wanted = _organisation_wanted(row)
         if key in organisation_lines:
-            first_line, first_wanted = organisation_lines[key]
+            first_line, _spelling, first_wanted = organisation_lines[key]
             for attribute, value in wanted.items():
                 if attribute in first_wanted and first_wanted[attribute] != value:
                     validator.error(
@@ -498,16 +514,12 @@ def subscribers_import(
                     break
                 first_wanted.setdefault(attribute, value)
             continue
-        organisation_lines[key] = (row.line, wanted)
-    for key, (line, wanted) in organisation_lines.items():
+        # The first row naming an organisation decides how a new one is spelt.
+        organisation_lines[key] = (row.line, name, wanted)
+    for key, (_line, name, wanted) in organisation_lines.items():
         existing = organisations.get(key)
         if existing is None:
-            row_name = next(
-                row.values["organisation"]
-                for row in rows
-                if row.line == line  # the first row naming it decides the spelling
-            )
-            organisation = Organisation(name=row_name, **wanted)
+            organisation = Organisation(name=name, **wanted)
             new_organisations[key] = organisation
             organisations[key] = organisation
         elif update and any(getattr(existing, k) != v for k, v in wanted.items()):
@@ -538,6 +550,7 @@ def subscribers_import(
     now = timezone.now()
     to_create: list[tuple[Subscriber, _Row]] = []
     to_update: list[tuple[Subscriber, _Row]] = []
+    changed_fields: dict[tuple[str, ...], list[Subscriber]] = {}
     for row in rows:
         subscriber = existing_subscribers.get(row.email)
         if email_hash(row.email) in suppressed:
@@ -570,7 +583,8 @@ def subscribers_import(
             to_create.append((subscriber, row))
             continue
         current_segments = {segment.pk for segment in subscriber.segments.all()}
-        differs = any(getattr(subscriber, k) != v for k, v in wanted.items()) or any(
+        changed = tuple(k for k, v in wanted.items() if getattr(subscriber, k) != v)
+        differs = bool(changed) or any(
             segment.pk not in current_segments for segment in row.segments
         )
         if not differs:
@@ -582,10 +596,10 @@ def subscribers_import(
                 )
             )
         else:
-            for attribute, value in wanted.items():
-                setattr(subscriber, attribute, value)
-            subscriber.updated_at = now
+            for attribute in changed:
+                setattr(subscriber, attribute, wanted[attribute])
             to_update.append((subscriber, row))
+            changed_fields.setdefault(changed, []).append(subscriber)
 
     report.created = len(to_create)
     report.updated = len(to_update)
@@ -611,12 +625,15 @@ def subscribers_import(
         created = Subscriber.objects.bulk_create(
             [subscriber for subscriber, _row in to_create], batch_size=BATCH_SIZE
         )
-        if to_update:
-            Subscriber.objects.bulk_update(
-                [subscriber for subscriber, _row in to_update],
-                [*SUBSCRIBER_FIELDS, "updated_at"],
-                batch_size=BATCH_SIZE,
-            )
+        for fields, subscribers in changed_fields.items():
+            if "organisation" in fields:
+                for subscriber in subscribers:
+                    # Assigned before the new organisation had a primary key; take it now.
+                    subscriber.organisation = subscriber.organisation
+            _rows_update(Subscriber, subscribers, fields)
+        updated_ids = [subscriber.pk for subscriber, _row in to_update]
+        for chunk in _in_chunks(updated_ids):
+            Subscriber.objects.filter(pk__in=chunk).update(updated_at=now)
         touched = list(zip(created, [row for _s, row in to_create], strict=True)) + to_update
         Membership = Subscriber.segments.through
         Membership.objects.bulk_create(

@@ -215,6 +215,17 @@ def test_it_changes_existing_subscribers_only_with_update():
     assert ConsentEvent.objects.filter(subscriber=subscriber, action="import").count() == 1
 
 
+def test_it_moves_an_existing_subscriber_to_a_new_organisation_with_update():
+    subscriber_make(email="karin@example.se", organisation=organisation_make(name="Gamla"))
+
+    report = run("email;organisation;typ\nkarin@example.se;Nya biblioteket;partner\n", update=True)
+
+    assert report.updated == 1 and report.organisations_created == 1
+    organisation = Subscriber.objects.get().organisation
+    assert organisation.name == "Nya biblioteket"
+    assert organisation.kind == OrganisationKind.PARTNER
+
+
 def test_it_keeps_stored_values_where_the_file_has_empty_cells():
     subscriber_make(email="karin@example.se", name="Karin Berg", title="bibliotekschef")
 
