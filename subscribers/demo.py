@@ -34,6 +34,8 @@ from .models import (
     Segment,
     Subscriber,
     SubscriberStatus,
+    Suppression,
+    SuppressionReason,
 )
 
 SEED = 20260101
@@ -175,6 +177,11 @@ class _Seeder:
             if status == SubscriberStatus.UNSUBSCRIBED:
                 fields.setdefault("unsubscribed_at", timezone.now())
             subscriber = Subscriber.objects.create(email=email, **fields)
+            if status == SubscriberStatus.UNSUBSCRIBED:
+                Suppression.objects.get_or_create(
+                    email_hash=subscriber.email_hash,
+                    defaults={"email": email, "reason": SuppressionReason.UNSUBSCRIBED},
+                )
             ConsentEvent.objects.create(
                 subscriber=subscriber,
                 action=ConsentAction.IMPORT,

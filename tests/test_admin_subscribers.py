@@ -4,9 +4,11 @@ import csv
 import io
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.models import User
@@ -16,9 +18,12 @@ from subscribers.models import (
     ConsentAction,
     ConsentEvent,
     OrganisationKind,
+    Segment,
     Subscriber,
     SubscriberStatus,
+    Suppression,
 )
+from subscribers.validation import email_hash
 from tests.factories import organisation_make, segment_make, subscriber_make
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +235,38 @@ def test_it_refuses_the_upload_page_to_staff_without_permission_to_add(client):
 
     assert client.get(reverse(CHANGELIST)).status_code == 200
     assert client.get(reverse(IMPORT)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "model", ["organisation", "subscriber", "segment", "consentevent", "suppression", "region"]
+)
+def test_it_renders_every_subscriber_admin_page_with_demo_data(admin_client, model):
+    call_command("seed_demo", stdout=io.StringIO())
+    model_class = apps.get_model("subscribers", model)
+    instance = model_class.objects.first()
+
+    listing = admin_client.get(reverse(f"admin:subscribers_{model}_changelist"))
+    detail = admin_client.get(reverse(f"admin:subscribers_{model}_change", args=[instance.pk]))
+
+    assert listing.status_code == 200
+    assert detail.status_code == 200
+
+
+def test_it_saves_a_segment_with_a_rule_chosen_from_checkboxes(admin_client):
+    response = admin_client.post(
+        reverse("admin:subscribers_segment_add"),
+        {"name": "Partner", "slug": "partner", "rule_kinds": ["partner", "other"]},
+    )
+
+    assert response.status_code == 302
+    assert Segment.objects.get(slug="partner").rule_kinds == ["partner", "other"]
+
+
+def test_it_suppresses_an_address_added_by_staff(admin_client):
+    response = admin_client.post(
+        reverse("admin:subscribers_suppression_add"),
+        {"email": " Spam@Example.se ", "reason": "manual"},
+    )
+
+    assert response.status_code == 302
+    assert Suppression.objects.get().email_hash == email_hash("spam@example.se")
