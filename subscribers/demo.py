@@ -95,22 +95,23 @@ REGIONAL_LIBRARY_TOWNS: dict[str, tuple[str, str]] = {
     "25": ("971", "Luleå"),
 }
 
+# Real public bodies; the box numbers and postnummer are invented.
 PARTNERS: list[tuple[str, str, str, str]] = [
-    ("Kungliga biblioteket", "Box 5039", "102 41", "Stockholm"),
-    ("Kulturrådet", "Box 27215", "102 53", "Stockholm"),
-    ("Svensk biblioteksförening", "Box 70380", "107 24", "Stockholm"),
-    ("Myndigheten för tillgängliga medier", "Box 51", "122 21", "Enskede"),
-    ("Länsstyrelsen i Stockholms län", "Box 22067", "104 22", "Stockholm"),
-    ("Stockholms universitetsbibliotek", "Universitetsvägen 10", "106 91", "Stockholm"),
-    ("Folkbildningsrådet", "Box 730", "101 34", "Stockholm"),
-    ("Svenska barnboksinstitutet", "Odengatan 61", "113 22", "Stockholm"),
+    ("Kungliga biblioteket", "Box 4711", "102 41", "Stockholm"),
+    ("Kulturrådet", "Box 2718", "102 53", "Stockholm"),
+    ("Svensk biblioteksförening", "Box 7012", "107 24", "Stockholm"),
+    ("Myndigheten för tillgängliga medier", "Box 5151", "122 21", "Enskede"),
+    ("Länsstyrelsen i Stockholms län", "Box 2206", "104 22", "Stockholm"),
+    ("Stockholms universitetsbibliotek", "Exempelvägen 10", "106 91", "Stockholm"),
+    ("Folkbildningsrådet", "Box 7300", "101 34", "Stockholm"),
+    ("Svenska barnboksinstitutet", "Box 6110", "113 22", "Stockholm"),
     ("Sveriges Kommuner och Regioner", "Box 2033", "103 11", "Stockholm"),
-    ("Läsfrämjandet i Stockholms län", "Kungsgatan 30", "111 35", "Stockholm"),
+    ("Läsfrämjandet i Stockholms län", "Box 3030", "111 35", "Stockholm"),
 ]
 
 POLITICS_ORGANISATIONS = [
-    ("Region Stockholm, kulturnämnden", "Box 38204", "100 64", "Stockholm"),
-    ("Region Stockholm, regionstyrelsen", "Box 22550", "104 22", "Stockholm"),
+    ("Region Stockholm, kulturnämnden", "Box 3820", "100 64", "Stockholm"),
+    ("Region Stockholm, regionstyrelsen", "Box 2255", "104 22", "Stockholm"),
 ]
 
 FIRST_NAMES = [
