@@ -18,98 +18,31 @@ Rules an operator can rely on (also in README.md):
   the person's own print address otherwise.
 """
 
-from __future__ import annotations
-
-import csv
-import io
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .import_files import ImportFileError, rows_read
+from .import_rows import ImportRow, RowError, RowValidator
 from .models import (
     FINAL_STATUSES,
-    Channel,
     ConsentAction,
     ConsentEvent,
     ConsentSource,
-    Language,
     LegalBasis,
-    Municipality,
     Organisation,
-    OrganisationKind,
-    Segment,
     Subscriber,
     SubscriberStatus,
     Suppression,
 )
-from .validation import email_hash, email_normalise, postal_code_normalise
+from .validation import email_hash
 
-# Canonical column name -> the headers accepted for it (compared after header_normalise).
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "email": ("email", "e-post", "e-postadress", "epost", "e-mail"),
-    "name": ("name", "namn"),
-    "title": ("title", "titel", "roll"),
-    "organisation": ("organisation", "organization"),
-    "organisation_kind": ("organisation_kind", "organization_kind", "typ"),
-    "municipality": ("municipality", "kommun"),
-    "street": ("street", "adress", "gatuadress"),
-    "postal_code": ("postal_code", "postnummer"),
-    "city": ("city", "postort"),
-    "copies": ("copies", "antal_ex", "antal_exemplar"),
-    "channels": ("channels", "channel", "kanal", "kanaler"),
-    "language": ("language", "språk"),
-    "segments": ("segments", "segment"),
-}
-HEADER_TO_COLUMN = {
-    alias: column for column, aliases in COLUMN_ALIASES.items() for alias in aliases
-}
-
-CHANNEL_VALUES = {
-    "email": Channel.EMAIL,
-    "e-post": Channel.EMAIL,
-    "epost": Channel.EMAIL,
-    "print": Channel.PRINT,
-    "tryckt": Channel.PRINT,
-    "papper": Channel.PRINT,
-    "email+print": Channel.BOTH,
-    "print+email": Channel.BOTH,
-    "both": Channel.BOTH,
-    "e-post+tryckt": Channel.BOTH,
-    "båda": Channel.BOTH,
-}
-LANGUAGE_VALUES = {
-    "sv": Language.SWEDISH,
-    "svenska": Language.SWEDISH,
-    "swedish": Language.SWEDISH,
-    "en": Language.ENGLISH,
-    "engelska": Language.ENGLISH,
-    "english": Language.ENGLISH,
-}
-MAX_COPIES = 1000
-TEXT_LIMITS = {"name": 200, "title": 200, "organisation": 200, "street": 200, "city": 100}
 # Rows per INSERT; Django lowers it further where the database needs (SQLite's variable limit).
 BATCH_SIZE = 2000
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be read (wrong format, not UTF-8, no header)."""
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    column: str
-    reason: str
-
-    def __str__(self) -> str:
-        # A fixed, greppable shape like a compiler's, the same in every language.
-        return f"line {self.line}: {self.column}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -166,226 +99,10 @@ class ImportReport:
         return [heading, self.summary(), *[str(skipped) for skipped in self.skipped]]
 
 
-# --- Reading ------------------------------------------------------------------------------
-
-
-def header_normalise(raw: object) -> str:
-    return re.sub(r"\s+", "_", str(raw or "").strip().casefold())
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        # Excel stores "3" in a number cell as 3.0.
-        value = int(value)
-    return str(value).strip()
-
-
-def _is_xlsx(content: bytes, filename: str) -> bool:
-    return filename.lower().endswith((".xlsx", ".xlsm")) or content[:4] == b"PK\x03\x04"
-
-
-def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
-    try:
-        # utf-8-sig strips the byte order mark Excel writes, and reads plain UTF-8 too.
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportFileError(
-            _(
-                "filen är inte UTF-8 (byte %(position)d). Spara den som "
-                '"CSV UTF-8" eller som Excel-arbetsbok (.xlsx).'
-            )
-            % {"position": error.start}
-        ) from error
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for values in reader:
-        yield reader.line_num, [_cell(value) for value in values]
-
-
-def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a broken file
-        raise ImportFileError(
-            _("filen går inte att läsa som Excel-arbetsbok: %(error)s") % {"error": error}
-        ) from error
-    try:
-        sheet = workbook.worksheets[0]
-        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield line, [_cell(value) for value in values]
-    finally:
-        workbook.close()
-
-
-def rows_read(content: bytes, filename: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) for every row of the file, the header included."""
-    return _xlsx_rows(content) if _is_xlsx(content, filename) else _csv_rows(content)
-
-
-# --- Validating ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Row:
-    line: int
-    email: str
-    values: dict[str, str]
-    headers: dict[str, str]
-    channel: str = ""
-    language: str = ""
-    copies: int | None = None
-    postal_code: str = ""
-    kind: str = ""
-    municipality: Municipality | None = None
-    segments: list[Segment] = field(default_factory=list)
-
-
-def _kind_lookup() -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for value, label in OrganisationKind.choices:
-        lookup[value] = value
-        lookup[str(label).casefold()] = value
-    for value, swedish in [
-        (OrganisationKind.COUNTY_PUBLIC_LIBRARY, "folkbibliotek"),
-        (OrganisationKind.REGIONAL_LIBRARY, "regionbibliotek"),
-        (OrganisationKind.REGIONAL_LIBRARY, "länsbibliotek"),
-        (OrganisationKind.REGIONAL_POLITICS, "politik"),
-        (OrganisationKind.PARTNER, "partner"),
-        (OrganisationKind.OTHER, "övrig"),
-        (OrganisationKind.OTHER, "övrigt"),
-    ]:
-        lookup[swedish] = value
-    return lookup
-
-
-class _Validator:
-    def __init__(self, *, extra_segment_slugs: Iterable[str]) -> None:
-        self.errors: list[RowError] = []
-        self.segments = {segment.slug.casefold(): segment for segment in Segment.objects.all()}
-        self.municipalities: dict[str, Municipality] = {}
-        for municipality in Municipality.objects.all():
-            self.municipalities[municipality.name.casefold()] = municipality
-            self.municipalities[municipality.code] = municipality
-        self.kinds = _kind_lookup()
-        self.extra_segments: list[Segment] = []
-        for slug in extra_segment_slugs:
-            segment = self.segments.get(slug.strip().casefold())
-            if segment is None:
-                self.error(0, "--segment", _("okänt segment %(slug)s") % {"slug": slug})
-            else:
-                self.extra_segments.append(segment)
-
-    def error(self, line: int, column: str, reason: str) -> None:
-        self.errors.append(RowError(line, column, reason))
-
-    def header(self, line: int, cells: list[str]) -> dict[int, tuple[str, str]]:
-        """Column position -> (canonical name, header as written)."""
-        positions: dict[int, tuple[str, str]] = {}
-        seen: dict[str, str] = {}
-        for position, raw in enumerate(cells):
-            if not raw:
-                continue
-            column = HEADER_TO_COLUMN.get(header_normalise(raw))
-            if column is None:
-                self.error(
-                    line,
-                    raw,
-                    _("okänd kolumn (kända: %(known)s)") % {"known": ", ".join(COLUMN_ALIASES)},
-                )
-            elif column in seen:
-                self.error(
-                    line,
-                    raw,
-                    _("kolumnen finns redan som %(other)s") % {"other": seen[column]},
-                )
-            else:
-                seen[column] = raw
-                positions[position] = (column, raw)
-        if "email" not in seen:
-            self.error(line, "email", _("kolumnen för e-postadress saknas"))
-        return positions
-
-    def row(self, line: int, cells: list[str], positions: dict[int, tuple[str, str]]) -> _Row:
-        values: dict[str, str] = {}
-        headers: dict[str, str] = {}
-        for position, (column, raw_header) in positions.items():
-            values[column] = cells[position] if position < len(cells) else ""
-            headers[column] = raw_header
-        extra = [cell for position, cell in enumerate(cells) if position not in positions and cell]
-        if extra:
-            self.error(line, "-", _("värde utanför kolumnerna: %(value)s") % {"value": extra[0]})
-        row = _Row(line=line, email="", values=values, headers=headers)
-
-        def bad(column: str, reason: str) -> None:
-            self.error(line, headers.get(column, column), reason)
-
-        try:
-            row.email = email_normalise(values.get("email", ""))
-        except ValidationError as error:
-            bad("email", error.messages[0])
-        for column, limit in TEXT_LIMITS.items():
-            if len(values.get(column, "")) > limit:
-                bad(column, _("längre än %(limit)d tecken") % {"limit": limit})
-        try:
-            row.postal_code = postal_code_normalise(values.get("postal_code", ""))
-        except ValidationError as error:
-            bad("postal_code", error.messages[0])
-        if raw := values.get("copies", ""):
-            if raw.isdigit() and 1 <= int(raw) <= MAX_COPIES:
-                row.copies = int(raw)
-            else:
-                bad(
-                    "copies",
-                    _("ogiltigt antal exemplar %(value)s: ett heltal 1–%(max)d")
-                    % {"value": raw, "max": MAX_COPIES},
-                )
-        if raw := values.get("channels", ""):
-            row.channel = CHANNEL_VALUES.get(re.sub(r"\s+", "", raw.casefold()), "")
-            if not row.channel:
-                bad(
-                    "channels",
-                    _("okänd kanal %(value)s (email, print eller email+print)") % {"value": raw},
-                )
-        if raw := values.get("language", ""):
-            row.language = LANGUAGE_VALUES.get(raw.casefold(), "")
-            if not row.language:
-                bad("language", _("okänt språk %(value)s (sv eller en)") % {"value": raw})
-        if raw := values.get("organisation_kind", ""):
-            row.kind = self.kinds.get(raw.casefold(), "")
-            if not row.kind:
-                bad(
-                    "organisation_kind",
-                    _("okänd organisationstyp %(value)s (%(known)s)")
-                    % {"value": raw, "known": ", ".join(OrganisationKind.values)},
-                )
-        if raw := values.get("municipality", ""):
-            row.municipality = self.municipalities.get(raw.casefold())
-            if row.municipality is None:
-                bad("municipality", _("okänd kommun %(value)s") % {"value": raw})
-        row.segments = list(self.extra_segments)
-        for slug in filter(None, (part.strip() for part in values.get("segments", "").split("|"))):
-            segment = self.segments.get(slug.casefold())
-            if segment is None:
-                bad("segments", _("okänt segment %(slug)s") % {"slug": slug})
-            elif segment not in row.segments:
-                row.segments.append(segment)
-        if (row.kind or row.municipality) and not values.get("organisation"):
-            column = "organisation_kind" if row.kind else "municipality"
-            bad(column, _("anges bara tillsammans med en organisation"))
-        return row
-
-
-# --- Planning and writing -----------------------------------------------------------------
-
 ORGANISATION_FIELDS = ("kind", "municipality", "street", "postal_code", "city", "print_copies")
 
 
-def _organisation_wanted(row: _Row) -> dict[str, object]:
+def _organisation_wanted(row: ImportRow) -> dict[str, object]:
     wanted: dict[str, object] = {
         "kind": row.kind,
         "municipality": row.municipality,
@@ -397,7 +114,7 @@ def _organisation_wanted(row: _Row) -> dict[str, object]:
     return {key: value for key, value in wanted.items() if value not in ("", None)}
 
 
-def _subscriber_wanted(row: _Row, organisation: Organisation | None) -> dict[str, object]:
+def _subscriber_wanted(row: ImportRow, organisation: Organisation | None) -> dict[str, object]:
     wanted: dict[str, object] = {
         "name": row.values.get("name", ""),
         "title": row.values.get("title", ""),
@@ -458,8 +175,8 @@ def subscribers_import(
 ) -> ImportReport:
     """Validate the whole file; if it is clean and not a dry run, write it in one transaction."""
     report = ImportReport(dry_run=dry_run)
-    validator = _Validator(extra_segment_slugs=segment_slugs)
-    rows: list[_Row] = []
+    validator = RowValidator(extra_segment_slugs=segment_slugs)
+    rows: list[ImportRow] = []
     positions: dict[int, tuple[str, str]] | None = None
     first_line_by_email: dict[str, int] = {}
     try:
@@ -483,8 +200,6 @@ def subscribers_import(
             rows.append(row)
     except ImportFileError as error:
         validator.error(0, _("fil"), str(error))
-    except csv.Error as error:
-        validator.error(0, _("fil"), _("ogiltig CSV: %(error)s") % {"error": error})
     if positions is None and not validator.errors:
         validator.error(1, _("fil"), _("filen är tom"))
 
@@ -548,8 +263,8 @@ def subscribers_import(
         )
 
     now = timezone.now()
-    to_create: list[tuple[Subscriber, _Row]] = []
-    to_update: list[tuple[Subscriber, _Row]] = []
+    to_create: list[tuple[Subscriber, ImportRow]] = []
+    to_update: list[tuple[Subscriber, ImportRow]] = []
     changed_fields: dict[tuple[str, ...], list[Subscriber]] = {}
     for row in rows:
         subscriber = existing_subscribers.get(row.email)

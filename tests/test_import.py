@@ -140,6 +140,13 @@ def test_it_refuses_a_file_that_is_not_utf8():
     assert "UTF-8" in str(report.errors[0])
 
 
+def test_it_refuses_a_broken_excel_file_with_a_clear_reason():
+    report = subscribers_import(content=b"PK\x03\x04 not really a workbook", filename="a.xlsx")
+
+    assert len(report.errors) == 1
+    assert "Excel" in str(report.errors[0])
+
+
 def test_it_refuses_an_unknown_segment_given_on_the_command_line():
     report = run("email\nasa@example.se\n", segment_slugs=["saknas"])
 
