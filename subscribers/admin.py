@@ -1,0 +1,350 @@
+"""The subscriber side of the admin, in Swedish (English through the language switch)."""
+
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .admin_privacy import subscriber_erase_action, subscriber_export_action
+from .exporting import subscribers_csv_write, subscribers_exportable
+from .importing import subscribers_import
+from .models import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentSource,
+    Municipality,
+    Organisation,
+    OrganisationKind,
+    Region,
+    Segment,
+    Subscriber,
+    Suppression,
+)
+from .selectors import segment_member_count, segment_members, segments_with_rules
+from .validation import email_hash
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Region)
+class RegionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "seat"]
+    search_fields = ["name", "seat"]
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "municipality", "region", "print_copies", "contact_count"]
+    list_filter = ["kind", "municipality", "region"]
+    search_fields = ["name", "city", "street"]
+    list_select_related = ["municipality", "region"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "municipality", "region", "print_copies"]}),
+        (_("Postadress"), {"fields": ["care_of", "street", "postal_code", "city", "country"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organisation]:
+        return super().get_queryset(request).annotate(contact_count=Count("subscribers"))
+
+    @admin.display(description=_("kontaktpersoner"), ordering="contact_count")
+    def contact_count(self, organisation: Organisation) -> int:
+        return organisation.contact_count
+
+
+class SegmentListFilter(admin.SimpleListFilter):
+    """Filter on segment membership as sending sees it: explicit members and rule matches."""
+
+    title = _("segment")
+    parameter_name = "segment"
+
+    def lookups(self, request, model_admin):
+        return [(segment.slug, segment.name) for segment in Segment.objects.order_by("name")]
+
+    def queryset(self, request, queryset: QuerySet[Subscriber]) -> QuerySet[Subscriber] | None:
+        if not self.value():
+            return None
+        segments = list(segments_with_rules([self.value()]))
+        members = segment_members(segments=segments).values("pk")
+        return queryset.filter(pk__in=members)
+
+
+class ConsentEventInline(admin.TabularInline):
+    model = ConsentEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "action", "source", "staff_user", "ip_address", "detail"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SubscriberImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("fil"), help_text=_("CSV (komma eller semikolon, UTF-8) eller Excel (.xlsx).")
+    )
+    segments = forms.ModelMultipleChoiceField(
+        label=_("lägg till i segment"),
+        queryset=Segment.objects.order_by("name"),
+        required=False,
+        to_field_name="slug",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    update = forms.BooleanField(
+        label=_("uppdatera befintliga prenumeranter"),
+        required=False,
+        help_text=_("Utan detta lämnas den som redan finns orörd."),
+    )
+    dry_run = forms.BooleanField(
+        label=_("provkörning"), required=False, help_text=_("Kontrollera filen utan att spara.")
+    )
+
+
+@admin.action(description=_("Exportera markerade som CSV"))
+def subscribers_export_csv(modeladmin, request: HttpRequest, queryset: QuerySet[Subscriber]):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"prenumeranter-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    buffer = io.StringIO()
+    subscribers_csv_write(subscribers=subscribers_exportable(queryset), stream=buffer)
+    response.write(buffer.getvalue())
+    return response
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "name", "organisation", "channel", "status", "language", "created_at"]
+    list_filter = [
+        SegmentListFilter,
+        ("organisation__kind", admin.ChoicesFieldListFilter),
+        ("organisation__municipality", admin.RelatedOnlyFieldListFilter),
+        "status",
+        "channel",
+        "language",
+    ]
+    search_fields = ["email", "name", "title", "organisation__name"]
+    list_select_related = ["organisation"]
+    autocomplete_fields = ["organisation"]
+    filter_horizontal = ["segments"]
+    # A plain list: other modules (privacy, print runs) append their actions to it.
+    actions = [subscribers_export_csv, subscriber_export_action, subscriber_erase_action]
+    readonly_fields = ["status_changed", "created_at", "updated_at", "confirmed_at"]
+    fieldsets = [
+        (None, {"fields": ["email", "name", "title", "organisation", "language"]}),
+        (
+            _("Prenumeration"),
+            {
+                "fields": [
+                    "channel",
+                    "status",
+                    "legal_basis",
+                    "segments",
+                    "protected_identity",
+                    "status_changed",
+                ]
+            },
+        ),
+        (
+            _("Egen postadress"),
+            {
+                "description": _("Lämna tomt för att skicka till organisationens adress."),
+                "fields": ["care_of", "street", "postal_code", "city", "country", "print_copies"],
+            },
+        ),
+        (_("Tidpunkter"), {"fields": ["created_at", "updated_at", "confirmed_at"]}),
+    ]
+    inlines = [ConsentEventInline]
+    change_list_template = "admin/subscribers/subscriber/change_list.html"
+
+    @admin.display(description=_("avregistrerad"))
+    def status_changed(self, subscriber: Subscriber):
+        return subscriber.unsubscribed_at or "–"
+
+    def save_model(self, request, subscriber: Subscriber, form, change: bool) -> None:
+        super().save_model(request, subscriber, form, change)
+        if not change or form.changed_data:
+            # Staff edits go into the consent log like every other change of a person's data.
+            ConsentEvent.objects.create(
+                subscriber=subscriber,
+                action=ConsentAction.ADMIN,
+                source=ConsentSource.ADMIN,
+                staff_user=request.user,
+                detail={"changed": sorted(form.changed_data), "created": not change},
+            )
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="subscribers_subscriber_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        report = None
+        if request.method == "POST":
+            form = SubscriberImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                if form.cleaned_data["update"] and not self.has_change_permission(request):
+                    raise PermissionDenied
+                upload = form.cleaned_data["file"]
+                report = subscribers_import(
+                    content=upload.read(),
+                    filename=upload.name,
+                    segment_slugs=[segment.slug for segment in form.cleaned_data["segments"]],
+                    update=form.cleaned_data["update"],
+                    dry_run=form.cleaned_data["dry_run"],
+                    staff_user=request.user,
+                )
+                if report.written:
+                    messages.success(request, report.summary())
+        else:
+            form = SubscriberImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Importera prenumeranter"),
+            "form": form,
+            "report": report,
+            "report_lines": report.lines() if report else [],
+            "changelist_url": reverse("admin:subscribers_subscriber_changelist"),
+        }
+        return TemplateResponse(request, "admin/subscribers/subscriber/import.html", context)
+
+
+class SegmentForm(forms.ModelForm):
+    rule_kinds = forms.MultipleChoiceField(
+        label=_("regel: organisationstyper"),
+        choices=OrganisationKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Prenumeranter vars organisation har någon av dessa typer."),
+    )
+
+    class Meta:
+        model = Segment
+        fields = [
+            "name",
+            "slug",
+            "description",
+            "public",
+            "rule_kinds",
+            "rule_regions",
+            "rule_municipalities",
+        ]
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    form = SegmentForm
+    list_display = ["name", "slug", "public", "rule_summary", "member_count"]
+    list_filter = ["public"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["rule_regions", "rule_municipalities"]
+    readonly_fields = ["member_count"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description", "public", "member_count"]}),
+        (
+            _("Regel"),
+            {
+                "description": _(
+                    "Villkoren gäller tillsammans (och). Ett segment utan villkor har bara "
+                    "sina uttryckliga medlemmar."
+                ),
+                "fields": ["rule_kinds", "rule_regions", "rule_municipalities"],
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
+        return super().get_queryset(request).prefetch_related("rule_regions", "rule_municipalities")
+
+    @admin.display(description=_("regel"))
+    def rule_summary(self, segment: Segment) -> str:
+        parts = [
+            *[
+                str(label)
+                for value, label in OrganisationKind.choices
+                if value in segment.rule_kinds
+            ],
+            *[region.name for region in segment.rule_regions.all()],
+            *[municipality.name for municipality in segment.rule_municipalities.all()],
+        ]
+        return ", ".join(parts) or "–"
+
+    @admin.display(description=_("medlemmar"))
+    def member_count(self, segment: Segment) -> int | str:
+        # One count per listed segment: there are tens of segments, and a rule-based count
+        # cannot be a single annotation.
+        if segment.pk is None:
+            return "–"
+        return segment_member_count(segment)
+
+
+@admin.register(ConsentEvent)
+class ConsentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The consent log can be read, never edited: it is the evidence."""
+
+    list_display = ["created_at", "subscriber", "action", "source", "staff_user"]
+    list_filter = ["action", "source"]
+    search_fields = ["subscriber__email", "subscriber__name"]
+    list_select_related = ["subscriber", "staff_user"]
+    date_hierarchy = "created_at"
+
+
+class SuppressionForm(forms.ModelForm):
+    class Meta:
+        model = Suppression
+        fields = ["email", "reason"]
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if not email and not self.instance.pk:
+            raise forms.ValidationError(gettext("Ange adressen som ska spärras."))
+        if not self.instance.pk and Suppression.objects.filter(email_hash=email_hash(email)):
+            raise forms.ValidationError(gettext("Adressen är redan spärrad."))
+        return email
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    form = SuppressionForm
+    list_display = ["__str__", "reason", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["email"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # After creation the entry is evidence; only its removal is possible.
+        return ["email", "reason", "created_at"] if obj else []
