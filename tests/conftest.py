@@ -13,6 +13,23 @@ def artefacts_dir():
     return path
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Every database test starts with the data the migrations load (regions, municipalities,
+    role groups), even after a transactional test's flush has removed it."""
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in names or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker is not None:
+        request.getfixturevalue("db")
+    else:
+        return
+    from tests.factories import reference_data_ensure
+
+    reference_data_ensure()
+
+
 def pytest_report_header(config):
     return f"DATABASE_URL={os.environ.get('DATABASE_URL', '(sqlite default)')}"
 

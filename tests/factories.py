@@ -123,7 +123,7 @@ def staff_user_make(*, username: str, groups: list[str] = (), **fields):
 
 
 def reference_data_ensure() -> None:
-    """Load regions and municipalities again after a transactional test's flush removed them.
+    """Load regions, municipalities and role groups again after a transactional flush.
 
     serialized_rollback cannot be relied on here: once Playwright's session fixture is running,
     django.db.connection resolves to a new wrapper without the serialized contents.
@@ -131,6 +131,13 @@ def reference_data_ensure() -> None:
     import importlib
 
     from django.apps import apps
+    from django.contrib.auth.models import Group
 
-    migration = importlib.import_module("subscribers.migrations.0002_reference_data")
-    migration.load_reference_data(apps, None)
+    from accounts.roles import ROLE_PERMISSIONS, role_groups_sync
+    from subscribers.models import Municipality, Region
+
+    if Region.objects.count() < 21 or Municipality.objects.count() < 26:
+        migration = importlib.import_module("subscribers.migrations.0002_reference_data")
+        migration.load_reference_data(apps, None)
+    if Group.objects.filter(name__in=ROLE_PERMISSIONS).count() < len(ROLE_PERMISSIONS):
+        role_groups_sync()
