@@ -71,3 +71,25 @@ def segment_make(*, slug: str, name: str | None = None, rule_kinds=(), **fields)
         rule_kinds=list(rule_kinds),
         **fields,
     )
+
+
+def issue_make(*, slug: str = "2018-1", title: str = "Länsnytt 2018:1", **fields):
+    from newsletter.models import Article, Issue, IssueStatus
+
+    year, _, number = slug.partition("-")
+    issue = Issue.objects.create(
+        slug=slug,
+        title=title,
+        year=int(year),
+        number=int(number or 1),
+        status=fields.pop("status", IssueStatus.READY),
+        subject=fields.pop("subject", f"{title}: bibliotek i förändring"),
+        **fields,
+    )
+    for position, heading in enumerate(
+        ["Meröppet i Sigtuna", "Läsfrämjande i Botkyrka", "Nya e-böcker för alla"], 1
+    ):
+        Article.objects.create(
+            issue=issue, position=position, heading=heading, slug=f"artikel-{position}"
+        )
+    return issue
