@@ -243,7 +243,7 @@ def deliveries_sweep() -> SweepResult:
             finished += 1
             continue
         due = next_attempt_due(dispatch_id=dispatch_id)
-        if due is not None and due <= now:
+        if due is not None and due <= timezone.now():
             delivery_batch_send_task.delay(dispatch_id)
             nudged += 1
     return SweepResult(requeued=requeued, finished=finished, dispatches_nudged=nudged)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -29,8 +30,24 @@ class RecordingHandler:
         self.fail_always: dict[str, str] = {}  # address → 5xx reply
         self.delay = 0.0
         self.attempts: dict[str, int] = {}
+        # Once this many messages are accepted, RCPT waits until `release()`: the test then
+        # knows every worker is mid-conversation and nothing is between 250 and its record.
+        self.hold_after: int | None = None
+        self.held = 0
+
+    def release(self) -> None:
+        self.hold_after = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        import asyncio
+
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.hold_after is not None and len(self.messages) >= self.hold_after:
+            self.held += 1
+            while self.hold_after is not None:
+                await asyncio.sleep(0.01)
+            self.held -= 1
         with self.lock:
             self.attempts[address] = self.attempts.get(address, 0) + 1
             if address in self.fail_always:
@@ -41,10 +58,6 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            import asyncio
-
-            await asyncio.sleep(self.delay)
         with self.lock:
             for address in envelope.rcpt_tos:
                 self.messages.append((address, envelope.original_content))
@@ -63,10 +76,13 @@ class RecordingHandler:
 @pytest.fixture
 def smtp_sink():
     handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=0)
+    # aiosmtpd's Controller checks readiness by connecting to the port it was given, so it
+    # needs a real one: ask the kernel for a free port first.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    # Controller picks a free port when given 0 and tells us which in server.sockets.
-    port = controller.server.sockets[0].getsockname()[1]
     handler.url = f"smtp://127.0.0.1:{port}"
     handler.port = port
     yield handler
@@ -138,7 +154,7 @@ class WorkerProcesses:
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel",
-                "WARNING",
+                os.environ.get("TEST_CELERY_LOGLEVEL", "WARNING"),
                 "--hostname",
                 f"test{number}-{os.getpid()}@%h",
             ],
