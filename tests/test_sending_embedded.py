@@ -45,3 +45,18 @@ def test_it_sends_a_whole_issue_in_process_to_eml_files(embedded):
         for path in files
     }
     assert recipients == {person.email for person in people}
+
+
+def test_it_sends_the_demo_issue_to_all_segments_from_the_demo_step(embedded, capsys):
+    from worker.management.commands.demo import Command
+
+    readers = segment_make(slug="lasare")
+    subscriber_make(email="lasare@example.se", segments=[readers])
+    issue = issue_make(slug="2018-1")
+
+    Command()._send(issue)
+
+    output = capsys.readouterr().out
+    assert "1 skickade" in output
+    assert str(embedded) in output
+    assert len(list(embedded.glob("*.eml"))) == 1
