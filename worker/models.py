@@ -104,12 +104,23 @@ class DeliveryStatus(models.TextChoices):
 
 class Delivery(models.Model):
     dispatch = models.ForeignKey(
-        Dispatch, verbose_name=_("utskick"), on_delete=models.CASCADE, related_name="deliveries"
+        Dispatch,
+        verbose_name=_("utskick"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,  # the claim index starts with dispatch
     )
     # Denormalised from the dispatch so that the database itself can refuse a second
     # delivery of the same issue to the same person.
+    # No database-level foreign key: the dispatch's own key to the issue already guards it,
+    # and one trigger fewer per row matters when planning 100,000 rows in one INSERT.
     issue = models.ForeignKey(
-        "newsletter.Issue", verbose_name=_("nummer"), on_delete=models.PROTECT, related_name="+"
+        "newsletter.Issue",
+        verbose_name=_("nummer"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the unique constraint's index starts with issue
     )
     round = models.PositiveIntegerField(_("omgång"), default=0)
     # SET_NULL: the delivery record (status, time) outlives an erased subscriber.
@@ -145,10 +156,19 @@ class Delivery(models.Model):
         indexes = [
             # The batch claim: the next queued rows of a dispatch, in id order.
             models.Index(fields=["dispatch", "status", "id"], name="delivery_claim"),
-            # The sweeper: claims that expired.
-            models.Index(fields=["status", "claimed_until"], name="delivery_claim_expiry"),
+            # The sweeper: claims that expired. Partial (and the next one too) so that
+            # planning, which inserts only queued rows, does not have to maintain it.
+            models.Index(
+                fields=["claimed_until"],
+                name="delivery_claim_expiry",
+                condition=models.Q(status="sending"),
+            ),
             # The failure window for auto-pause: the latest outcomes of a dispatch.
-            models.Index(fields=["dispatch", "finished_at"], name="delivery_outcomes"),
+            models.Index(
+                fields=["dispatch", "finished_at"],
+                name="delivery_outcomes",
+                condition=models.Q(status__in=["sent", "failed"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,46 +14,48 @@ Message-ID so that receiving systems can recognise it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, PositiveIntegerField, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.rendering import issue_render
 from subscribers.models import EMAIL_CHANNELS, Subscriber, SubscriberStatus
 from subscribers.selectors import suppressed_q
 from subscribers.services_bounce import subscriber_mark_bounced
-from subscribers.tokens import preferences_url, unsubscribe_url
+from subscribers.tokens import PREFERENCES, UNSUBSCRIBE, token_make
 
 from .message import MessageTemplate, Recipient, dkim_sign, message_id_make, message_template_build
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .ratelimit import SendRate
+from .recording import (
+    ClaimedDelivery,
+    claims_extend,
+    deliveries_release,
+    record_failed,
+    record_sent,
+    record_transient,
+    recorder_make,
+    will_retry,
+)
 from .transport import DeliveryRefused, TransportBroken, transport_make
 
 logger = logging.getLogger(__name__)
 
 # How often (in messages) a batch looks at its dispatch's status to honour a pause or cancel.
-STATUS_CHECK_EVERY = 10
+STATUS_CHECK_EVERY = 20
 
 SKIP_ERASED = "Prenumeranten finns inte längre"
 SKIP_INACTIVE = "Prenumeranten är inte längre aktiv"
 SKIP_NO_EMAIL = "Prenumeranten får inte längre e-post"
 SKIP_SUPPRESSED = "Adressen är spärrad"
-
-
-@dataclass(frozen=True)
-class ClaimedDelivery:
-    id: int
-    attempts: int
-    subscriber_id: int
-    email: str
-    name: str
-    language: str
 
 
 @dataclass
@@ -135,67 +137,6 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
         return [ClaimedDelivery(*row) for row in rows]
 
 
-def _record_sent(delivery: ClaimedDelivery, *, reply: str, message_id: str) -> None:
-    now = timezone.now()
-    Delivery.objects.filter(pk=delivery.id, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.SENT,
-        email=delivery.email,
-        smtp_reply=reply,
-        message_id=message_id,
-        sent_at=now,
-        finished_at=now,
-        claimed_until=None,
-        last_error="",
-    )
-
-
-def _record_failed(delivery: ClaimedDelivery, *, error: str, reply: str = "") -> None:
-    Delivery.objects.filter(pk=delivery.id, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.FAILED,
-        last_error=error[:1000],
-        smtp_reply=reply[:1000],
-        finished_at=timezone.now(),
-        claimed_until=None,
-    )
-
-
-def _record_transient(delivery: ClaimedDelivery, *, error: str) -> bool:
-    """Back to the queue with exponential backoff; failed once attempts are used up.
-
-    Returns True when the row will be tried again.
-    """
-    if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
-        _record_failed(delivery, error=f"{error} (efter {delivery.attempts} försök)")
-        return False
-    delay = settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
-    Delivery.objects.filter(pk=delivery.id, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.QUEUED,
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        last_error=error[:1000],
-        claimed_until=None,
-    )
-    return True
-
-
-def deliveries_release(*, ids: list[int], cancelled: bool = False) -> int:
-    """Give back claimed rows that were never tried (pause, cancel, lost connection)."""
-    if not ids:
-        return 0
-    return Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING).update(
-        status=DeliveryStatus.CANCELLED if cancelled else DeliveryStatus.QUEUED,
-        attempts=F("attempts") - 1,
-        claimed_until=None,
-        finished_at=timezone.now() if cancelled else None,
-    )
-
-
-def _claims_extend(ids: list[int]) -> None:
-    # A slow batch (a low send rate) keeps its claims alive so the sweeper leaves them alone.
-    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING).update(
-        claimed_until=timezone.now() + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS)
-    )
-
-
 # Prepared messages per (issue, language, rendering version): built once per process.
 _templates: dict[tuple[int, str, str], MessageTemplate] = {}
 
@@ -211,18 +152,36 @@ def message_template_for(*, issue, language: str) -> MessageTemplate:
     return template
 
 
+@functools.lru_cache(maxsize=8)
+def _url_around_token(url_name: str, site_url: str) -> tuple[str, str]:
+    # reverse() once; per recipient only the token changes (tokens are URL-safe as they are,
+    # so this gives the same URL as subscribers.tokens.preferences_url/unsubscribe_url).
+    marker = "TOKEN0MARKER"
+    before, _, after = reverse(url_name, kwargs={"token": marker}).partition(marker)
+    return site_url + before, after
+
+
+def _token_url(url_name: str, purpose: str, delivery: ClaimedDelivery) -> str:
+    before, after = _url_around_token(url_name, settings.SITE_URL)
+    token = token_make(purpose=purpose, subscriber_id=delivery.subscriber_id, email=delivery.email)
+    return before + token + after
+
+
 def recipient_for(delivery: ClaimedDelivery) -> Recipient:
     return Recipient(
         email=delivery.email,
         name=delivery.name,
-        preferences_url=preferences_url(subscriber_id=delivery.subscriber_id, email=delivery.email),
-        unsubscribe_url=unsubscribe_url(subscriber_id=delivery.subscriber_id, email=delivery.email),
+        preferences_url=_token_url("subscribers:preferences", PREFERENCES, delivery),
+        unsubscribe_url=_token_url("subscribers:unsubscribe", UNSUBSCRIBE, delivery),
         message_id=message_id_make(delivery_id=delivery.id),
     )
 
 
 def _dispatch_status(dispatch_id: int) -> str | None:
-    return Dispatch.objects.filter(pk=dispatch_id).values_list("status", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM worker_dispatch WHERE id = %s", [dispatch_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> BatchResult:
@@ -238,70 +197,93 @@ def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> Ba
         return result
     rate = rate or SendRate()
     transport = transport_make()
+    recorder = recorder_make()
+    try:
+        _batch_send(dispatch, claimed, transport, recorder, rate, result)
+        recorder.drain()
+    except BaseException:
+        # Anything unexpected: once the records in flight are written, give the rows not
+        # yet tried back now rather than after the claim expires. A hard kill never gets
+        # here; the sweeper covers that.
+        try:
+            recorder.drain()
+        finally:
+            Delivery.objects.filter(
+                id__in=[row.id for row in claimed], status=DeliveryStatus.SENDING
+            ).update(status=DeliveryStatus.QUEUED, claimed_until=None)
+        raise
+    finally:
+        recorder.close()
+        transport.close()
+    return result
+
+
+def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResult) -> None:
     templates: dict[str, MessageTemplate] = {}
     claims_renewed = time.monotonic()
     reconnects = 0
-    try:
-        for index, delivery in enumerate(claimed):
-            if index and index % STATUS_CHECK_EVERY == 0:
-                status = _dispatch_status(dispatch_id)
-                if status != DispatchStatus.SENDING:
-                    rest = [row.id for row in claimed[index:]]
-                    result.released += deliveries_release(
-                        ids=rest, cancelled=status == DispatchStatus.CANCELLED
-                    )
-                    result.stopped = True
-                    break
-                if time.monotonic() - claims_renewed > settings.DELIVERY_CLAIM_SECONDS / 3:
-                    _claims_extend([row.id for row in claimed[index:]])
-                    claims_renewed = time.monotonic()
-            template = templates.get(delivery.language)
-            if template is None:
-                template = templates[delivery.language] = message_template_for(
-                    issue=dispatch.issue, language=delivery.language
+    for index, delivery in enumerate(claimed):
+        if index and index % STATUS_CHECK_EVERY == 0:
+            status = _dispatch_status(dispatch.pk)
+            if status != DispatchStatus.SENDING:
+                rest = [row.id for row in claimed[index:]]
+                result.released += deliveries_release(
+                    ids=rest, cancelled=status == DispatchStatus.CANCELLED
                 )
-            recipient = recipient_for(delivery)
-            message = dkim_sign(template.render(recipient))
-            rate.wait()
-            try:
-                reply = transport.send(template.envelope_from, delivery.email, message)
-            except DeliveryRefused as refusal:
-                if refusal.permanent:
-                    _record_failed(delivery, error=str(refusal), reply=str(refusal))
-                    result.failed += 1
-                    if refusal.unknown_recipient:
-                        subscriber_mark_bounced(
-                            subscriber_id=delivery.subscriber_id,
-                            email=delivery.email,
-                            reply=str(refusal),
-                        )
-                elif _record_transient(delivery, error=str(refusal)):
-                    result.retried += 1
-                else:
-                    result.failed += 1
-                continue
-            except TransportBroken as error:
-                if _record_transient(delivery, error=str(error)):
-                    result.retried += 1
-                else:
-                    result.failed += 1
-                reconnects += 1
-                if reconnects > 1:
-                    # The server is not there; the rest waits for the next batch.
-                    result.released += deliveries_release(
-                        ids=[row.id for row in claimed[index + 1 :]]
+                result.stopped = True
+                return
+            if time.monotonic() - claims_renewed > settings.DELIVERY_CLAIM_SECONDS / 3:
+                claims_extend([row.id for row in claimed[index:]])
+                claims_renewed = time.monotonic()
+        template = templates.get(delivery.language)
+        if template is None:
+            template = templates[delivery.language] = message_template_for(
+                issue=dispatch.issue, language=delivery.language
+            )
+        recipient = recipient_for(delivery)
+        message = dkim_sign(template.render(recipient))
+        rate.wait()
+        try:
+            reply = transport.send(template.envelope_from, delivery.email, message)
+        except DeliveryRefused as refusal:
+            if refusal.permanent:
+                recorder.submit(
+                    functools.partial(
+                        _record_refused,
+                        delivery,
+                        refusal=str(refusal),
+                        bounce=refusal.unknown_recipient,
                     )
-                    break
-                continue
-            _record_sent(delivery, reply=reply, message_id=recipient.message_id)
-            result.sent += 1
-    except BaseException:
-        # Anything unexpected: give the untried rows back now rather than after the claim
-        # expires. A hard kill never gets here; the sweeper covers that.
-        Delivery.objects.filter(
-            id__in=[row.id for row in claimed], status=DeliveryStatus.SENDING
-        ).update(status=DeliveryStatus.QUEUED, claimed_until=None)
-        raise
-    finally:
-        transport.close()
-    return result
+                )
+                result.failed += 1
+            else:
+                recorder.submit(functools.partial(record_transient, delivery, error=str(refusal)))
+                if will_retry(delivery):
+                    result.retried += 1
+                else:
+                    result.failed += 1
+            continue
+        except TransportBroken as error:
+            recorder.submit(functools.partial(record_transient, delivery, error=str(error)))
+            if will_retry(delivery):
+                result.retried += 1
+            else:
+                result.failed += 1
+            reconnects += 1
+            if reconnects > 1:
+                # The server is not there; the rest waits for the next batch.
+                result.released += deliveries_release(ids=[row.id for row in claimed[index + 1 :]])
+                return
+            continue
+        recorder.submit(
+            functools.partial(record_sent, delivery, reply=reply, message_id=recipient.message_id)
+        )
+        result.sent += 1
+
+
+def _record_refused(delivery: ClaimedDelivery, *, refusal: str, bounce: bool) -> None:
+    record_failed(delivery, error=refusal, reply=refusal)
+    if bounce:
+        subscriber_mark_bounced(
+            subscriber_id=delivery.subscriber_id, email=delivery.email, reply=refusal
+        )

@@ -76,3 +76,31 @@ def test_it_pauses_itself_when_most_deliveries_fail(celery_workers, smtp_sink):
     assert dispatch.status == DispatchStatus.PAUSED
     assert "Pausat automatiskt" in dispatch.status_reason
     assert Delivery.objects.filter(status=DeliveryStatus.QUEUED).exists()
+
+
+def test_it_waits_with_a_progress_bar_and_exits_non_zero_after_failures(
+    celery_workers, smtp_sink, capsys
+):
+    readers = segment_make(slug="lasare")
+    subscriber_make(email="ok@example.se", segments=[readers])
+    rejected = subscriber_make(email="nej@example.se", segments=[readers])
+    smtp_sink.fail_always[rejected.email] = "554 5.7.1 Rejected"
+    issue = issue_make()
+    celery_workers.start()
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("send_issue", issue.slug, "--wait")
+
+    assert exit_info.value.code == 1
+    output = capsys.readouterr().out
+    assert "100%" in output and "1 skickade, 1 misslyckade" in output
+
+
+def test_it_waits_and_exits_normally_when_everyone_got_it(celery_workers, smtp_sink, capsys):
+    readers = segment_make(slug="lasare")
+    subscriber_make(email="ok@example.se", segments=[readers])
+    celery_workers.start()
+
+    call_command("send_issue", issue_make().slug, "--wait")
+
+    assert "1 skickade, 0 misslyckade" in capsys.readouterr().out
