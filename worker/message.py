@@ -13,6 +13,7 @@ own the same way, so the joined body is valid QP whatever the values' lengths.
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -196,6 +197,12 @@ def message_id_make(*, delivery_id: int | None = None) -> str:
     return f"{local}@{site_domain()}"
 
 
+@functools.lru_cache(maxsize=2)
+def _dkim_key(path: str) -> bytes:
+    with open(path, "rb") as key_file:
+        return key_file.read()
+
+
 def dkim_sign(message: bytes) -> bytes:
     """Prepend a DKIM-Signature when a key is configured (a slower path, by design)."""
     key_path = getattr(settings, "DKIM_PRIVATE_KEY_PATH", "")
@@ -203,13 +210,11 @@ def dkim_sign(message: bytes) -> bytes:
         return message
     import dkim
 
-    with open(key_path, "rb") as key_file:
-        private_key = key_file.read()
     signature = dkim.sign(
         message,
         settings.DKIM_SELECTOR.encode("ascii"),
         settings.DKIM_DOMAIN.encode("ascii"),
-        private_key,
+        _dkim_key(key_path),
         include_headers=[
             b"From",
             b"To",
