@@ -75,3 +75,34 @@ def test_it_refuses_an_unknown_segment_and_creates_nothing(issue_with_readers):
         call_command("send_issue", issue_with_readers.slug, "--segment", "finns-inte")
 
     assert not Dispatch.objects.exists()
+
+
+def test_it_requeues_expired_claims_and_fails_a_row_that_used_up_its_attempts(
+    issue_with_readers, settings
+):
+    from worker.models import DeliveryStatus
+    from worker.services import deliveries_sweep, dispatch_create
+
+    settings.DELIVERY_MAX_ATTEMPTS = 3
+    dispatch = dispatch_create(issue=issue_with_readers, segment_slugs=["lasare"])
+    first, second, third = Delivery.objects.filter(dispatch=dispatch).order_by("id")
+    long_ago = timezone.now() - timedelta(minutes=1)
+    Delivery.objects.filter(pk=first.pk).update(
+        status=DeliveryStatus.SENDING, claimed_until=long_ago, attempts=1
+    )
+    Delivery.objects.filter(pk=second.pk).update(
+        status=DeliveryStatus.SENDING, claimed_until=long_ago, attempts=3
+    )
+    Delivery.objects.filter(pk=third.pk).update(
+        status=DeliveryStatus.SENDING, claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+
+    result = deliveries_sweep()
+
+    assert result.requeued == 1
+    statuses = dict(Delivery.objects.values_list("pk", "status"))
+    assert statuses == {
+        first.pk: DeliveryStatus.QUEUED,
+        second.pk: DeliveryStatus.FAILED,
+        third.pk: DeliveryStatus.SENDING,
+    }

@@ -227,6 +227,14 @@ def deliveries_sweep() -> SweepResult:
 
     now = timezone.now()
     expired = Q(status=DeliveryStatus.SENDING, claimed_until__lt=now)
+    # A row whose worker died on every attempt (a message that crashes it) must not loop
+    # forever: after the last attempt it fails, saying why.
+    Delivery.objects.filter(expired, attempts__gte=settings.DELIVERY_MAX_ATTEMPTS).update(
+        status=DeliveryStatus.FAILED,
+        claimed_until=None,
+        finished_at=now,
+        last_error=_("Arbetaren avbröts under varje försök."),
+    )
     requeued = (
         Delivery.objects.filter(expired)
         .exclude(dispatch__status=DispatchStatus.CANCELLED)
