@@ -158,6 +158,43 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBIL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- Sending (worker/) --------------------------------------------------------------------
+# Rows claimed per batch task; one SMTP connection is reused for the whole batch.
+SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=300)
+# How many batch tasks of one dispatch may be queued at once (each re-enqueues itself).
+SEND_PARALLEL_BATCHES = env.int("SEND_PARALLEL_BATCHES", default=8)
+# Messages per minute across all workers (kept in Redis); 0 means unlimited.
+SEND_RATE_PER_MINUTE = env.int("SEND_RATE_PER_MINUTE", default=0)
+# A claimed row that is not recorded within this time is taken back by the sweeper.
+DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=600)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
+# Transient failures wait base, 2×base, 4×base ... seconds before the next attempt.
+DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)
+# A scheduled dispatch this long overdue waits for an editor instead of starting by itself.
+DISPATCH_SCHEDULE_DEADLINE_HOURS = env.int("DISPATCH_SCHEDULE_DEADLINE_HOURS", default=24)
+# Auto-pause when more than this share of the latest outcomes (at least the minimum) failed.
+DISPATCH_FAILURE_WINDOW = env.int("DISPATCH_FAILURE_WINDOW", default=50)
+DISPATCH_FAILURE_WINDOW_MIN = env.int("DISPATCH_FAILURE_WINDOW_MIN", default=20)
+DISPATCH_FAILURE_RATIO = env.float("DISPATCH_FAILURE_RATIO", default=0.5)
+# How often celery beat runs the sweeper and starts due scheduled dispatches.
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "deliveries-sweep": {
+        "task": "worker.tasks.deliveries_sweep_task",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "dispatches-due": {
+        "task": "worker.tasks.dispatches_due_task",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+}
+# Optional address for mailto: unsubscribe requests in List-Unsubscribe; empty means none.
+LIST_UNSUBSCRIBE_MAILTO = env("LIST_UNSUBSCRIBE_MAILTO", default="")
+# DKIM signing is on when all three are set.
+DKIM_PRIVATE_KEY_PATH = env("DKIM_PRIVATE_KEY_PATH", default="")
+DKIM_SELECTOR = env("DKIM_SELECTOR", default="")
+DKIM_DOMAIN = env("DKIM_DOMAIN", default="")
+
 # --- Security (production) ---------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

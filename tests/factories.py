@@ -141,3 +141,26 @@ def reference_data_ensure() -> None:
         migration.load_reference_data(apps, None)
     if Group.objects.filter(name__in=ROLE_PERMISSIONS).count() < len(ROLE_PERMISSIONS):
         role_groups_sync()
+
+
+def sendable_issue_make(*, slug: str = "2018-1", title: str = "Länsnytt 2018:1", **fields) -> Issue:
+    """A ready issue with three short articles, as the sending tests want it."""
+    from newsletter.models import IssueStatus
+
+    year, _, number = slug.partition("-")
+    issue = Issue.objects.create(
+        slug=slug,
+        title=title,
+        year=int(year),
+        number=int(number or 1),
+        status=fields.pop("status", IssueStatus.READY),
+        subject=fields.pop("subject", f"{title}: bibliotek i förändring"),
+        **fields,
+    )
+    for position, heading in enumerate(
+        ["Meröppet i Sigtuna", "Läsfrämjande i Botkyrka", "Nya e-böcker för alla"], 1
+    ):
+        Article.objects.create(
+            issue=issue, position=position, heading=heading, slug=f"artikel-{position}"
+        )
+    return issue

@@ -1,4 +1,6 @@
-"""The Celery app. `celery -A worker worker` starts a worker against REDIS_URL."""
+"""The Celery app. `celery -A worker worker` starts a worker against REDIS_URL;
+`celery -A worker beat` runs the periodic sweeper and starts scheduled dispatches
+(CELERY_BEAT_SCHEDULE in settings)."""
 
 import os
 

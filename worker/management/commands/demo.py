@@ -4,34 +4,66 @@ Lives in `worker` because it is the one app allowed to use both `newsletter` and
 `subscribers`.
 """
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from newsletter.demo import demo_issue_ensure
+from newsletter.models import Issue
+from worker.batches import tasks_run_in_process
+from worker.selectors import dispatch_progress
+from worker.services import dispatch_create
+from worker.transport import transport_make
 
 
 class Command(BaseCommand):
     help = "Kör demon: demodata, nummer, rendering, utskick och tryckexport."
 
     def handle(self, *args, **options) -> None:
+        # seed_demo also composes the demo issue (newsletter.demo.demo_issue_ensure).
         call_command("seed_demo", stdout=self.stdout, stderr=self.stderr)
-        # Next steps, added by their features: render the demo issue, send it to every
-        # segment, export its print list.
-        self._print_list_export()
+        issue = demo_issue_ensure()
+        self._render(issue)
+        self._send(issue)
+        self._print_list_export(issue)
 
-    def _print_list_export(self) -> None:
-        """Export the demo issue's print list to var/print/ and print its totals."""
-        from django.conf import settings
+    def _render(self, issue: Issue) -> None:
+        output = settings.VAR_DIR / "render" / f"{issue.slug}.html"
+        call_command("render_issue", issue.slug, output=str(output), stdout=self.stdout)
 
-        from newsletter.models import Issue
-
-        if not Issue.objects.filter(slug="2018-1").exists():
-            self.stdout.write("Tryckexport hoppas över: demonumret 2018-1 finns inte.")
+    def _send(self, issue: Issue) -> None:
+        dispatch = dispatch_create(issue=issue, segment_slugs=None)
+        dispatch.refresh_from_db()
+        where = transport_make().where
+        if not dispatch.planned_count:
+            self.stdout.write(
+                f"Utskick {dispatch.pk}: {issue} har redan skickats till alla i segmenten; "
+                "ingen fick det två gånger."
+            )
             return
+        if not tasks_run_in_process():
+            self.stdout.write(
+                f"Utskick {dispatch.pk}: {dispatch.planned_count} mottagare lämnade till "
+                f"Celery-arbetarna ({settings.REDIS_URL}) för {where}. "
+                f"Följ det med: python manage.py dispatch_status {dispatch.pk}"
+            )
+            return
+        progress = dispatch_progress(dispatch=dispatch)
+        self.stdout.write(
+            f"Utskick {dispatch.pk}: {issue} till alla segment – {progress.sent} skickade, "
+            f"{progress.failed} misslyckade, {progress.skipped} överhoppade, till {where}."
+        )
+
+    def _print_list_export(self, issue: Issue) -> None:
+        """Export the demo issue's print list to var/print/ and print its totals."""
         for export_format, verbosity in (("csv", 0), ("xlsx", 0), ("pdf", 1)):
             call_command(
                 "export_print",
-                "2018-1",
+                issue.slug,
                 export_format=export_format,
-                output=str(settings.VAR_DIR / "print" / f"lansnytt-2018-1-tryck.{export_format}"),
+                output=str(
+                    settings.VAR_DIR / "print" / f"lansnytt-{issue.slug}-tryck.{export_format}"
+                ),
                 allow_incomplete=True,
                 verbosity=verbosity,
                 stdout=self.stdout,

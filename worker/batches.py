@@ -1,0 +1,89 @@
+"""How batches are handed out: fan-out at start, self-continuation, and the in-process loop.
+
+With a broker, starting a dispatch enqueues up to SEND_PARALLEL_BATCHES batch tasks; each
+claims one batch, sends it and, if it found a full batch, enqueues its successor. Without
+a broker (the embedded default) tasks run eagerly, and enqueueing from inside a task would
+recurse once per batch, so the start task loops over batches in this process instead.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
+from .ratelimit import SendRate
+from .sending import BatchResult, delivery_batch_send
+from .services import dispatch_finish_if_complete, dispatch_pause_if_failing, next_attempt_due
+
+
+def tasks_run_in_process() -> bool:
+    from .celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def dispatch_fan_out(*, dispatch_id: int) -> int:
+    """Enqueue the first batch tasks of a sending dispatch; returns how many."""
+    if tasks_run_in_process():
+        dispatch_run_in_process(dispatch_id=dispatch_id)
+        return 0
+    from .tasks import delivery_batch_send_task
+
+    if not Dispatch.objects.filter(pk=dispatch_id, status=DispatchStatus.SENDING).exists():
+        return 0
+    queued = Delivery.objects.filter(dispatch_id=dispatch_id, status=DeliveryStatus.QUEUED).count()
+    batches = min(math.ceil(queued / settings.SEND_BATCH_SIZE), settings.SEND_PARALLEL_BATCHES)
+    for _ in range(batches):
+        delivery_batch_send_task.delay(dispatch_id)
+    if not batches:
+        dispatch_finish_if_complete(dispatch_id=dispatch_id)
+    return batches
+
+
+def _after_batch(*, dispatch_id: int, result: BatchResult) -> None:
+    if result.failed:
+        dispatch_pause_if_failing(dispatch_id=dispatch_id)
+    if result.claimed < settings.SEND_BATCH_SIZE:
+        dispatch_finish_if_complete(dispatch_id=dispatch_id)
+
+
+def delivery_batch_run(*, dispatch_id: int) -> BatchResult:
+    """One batch, then whatever should follow it (run by the batch task)."""
+    from .tasks import delivery_batch_send_task
+
+    result = delivery_batch_send(dispatch_id=dispatch_id)
+    if result.stopped:
+        return result
+    _after_batch(dispatch_id=dispatch_id, result=result)
+    if tasks_run_in_process():
+        return result
+    if result.claimed >= settings.SEND_BATCH_SIZE:
+        delivery_batch_send_task.delay(dispatch_id)
+    else:
+        # Rows waiting for a retry: come back when the first is due.
+        due = next_attempt_due(dispatch_id=dispatch_id)
+        if due is not None:
+            delay = max((due - timezone.now()).total_seconds(), 0) + 0.5
+            delivery_batch_send_task.apply_async((dispatch_id,), countdown=delay)
+    return result
+
+
+def dispatch_run_in_process(*, dispatch_id: int) -> None:
+    """Send the whole dispatch here, batch after batch, waiting out retry backoffs."""
+    rate = SendRate()
+    while True:
+        result = delivery_batch_send(dispatch_id=dispatch_id, rate=rate)
+        if result.stopped:
+            return
+        _after_batch(dispatch_id=dispatch_id, result=result)
+        if result.claimed:
+            continue
+        due = next_attempt_due(dispatch_id=dispatch_id)
+        if due is None:
+            dispatch_finish_if_complete(dispatch_id=dispatch_id)
+            return
+        time.sleep(max((due - timezone.now()).total_seconds(), 0) + 0.1)

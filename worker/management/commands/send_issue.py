@@ -1,0 +1,103 @@
+import sys
+import time
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from newsletter.models import Issue
+from worker.models import DispatchStatus
+from worker.selectors import dispatch_progress
+from worker.services import dispatch_create, dispatch_test_send
+
+from ._progress import progress_line
+
+
+class Command(BaseCommand):
+    help = "Skicka ett nummer till segment (alla om inget anges), som test eller schemalagt."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("issue_slug", metavar="ISSUE_SLUG")
+        parser.add_argument(
+            "--segment", action="append", default=[], metavar="SLUG", help="Kan upprepas."
+        )
+        parser.add_argument(
+            "--test",
+            action="append",
+            default=[],
+            metavar="EMAIL",
+            help="Skicka bara ett testutskick till dessa adresser. Kan upprepas.",
+        )
+        parser.add_argument(
+            "--schedule", metavar="ISO_TIME", help="Starta vid denna tid, t.ex. 2026-03-01T08:00"
+        )
+        parser.add_argument(
+            "--wait", action="store_true", help="Visa förloppet tills utskicket är klart."
+        )
+
+    def handle(self, *args, **options) -> None:
+        issue = Issue.objects.filter(slug=options["issue_slug"]).first()
+        if issue is None:
+            raise CommandError(f"Inget nummer med kortnamnet {options['issue_slug']!r}.")
+        if options["test"]:
+            self._test_send(issue, options["test"])
+            return
+        scheduled_at = None
+        if options["schedule"]:
+            scheduled_at = parse_datetime(options["schedule"])
+            if scheduled_at is None:
+                raise CommandError(
+                    f"--schedule: {options['schedule']!r} är ingen tid (ISO 8601, "
+                    "t.ex. 2026-03-01T08:00)."
+                )
+            if timezone.is_naive(scheduled_at):
+                scheduled_at = timezone.make_aware(scheduled_at)
+        try:
+            dispatch = dispatch_create(
+                issue=issue, segment_slugs=options["segment"], scheduled_at=scheduled_at
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        dispatch.refresh_from_db()
+        segments = ", ".join(options["segment"]) or "alla segment"
+        if dispatch.status == DispatchStatus.PLANNED:
+            self.stdout.write(
+                f"Utskick {dispatch.pk} av {issue.slug} till {segments} schemalagt till "
+                f"{timezone.localtime(scheduled_at):%Y-%m-%d %H:%M}."
+            )
+            return
+        self.stdout.write(
+            f"Utskick {dispatch.pk} av {issue.slug} till {segments}: "
+            f"{dispatch.planned_count} mottagare."
+        )
+        if options["wait"]:
+            self._wait(dispatch)
+
+    def _test_send(self, issue: Issue, emails: list[str]) -> None:
+        try:
+            results = dispatch_test_send(issue=issue, emails=emails)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        for result in results:
+            mark = "ok" if result.ok else "FEL"
+            self.stdout.write(f"{mark} {result.email}: {result.reply}")
+        if not all(result.ok for result in results):
+            raise CommandError("Testutskicket nådde inte alla adresser.")
+
+    def _wait(self, dispatch) -> None:
+        interactive = self.stdout.isatty()
+        while True:
+            dispatch.refresh_from_db()
+            progress = dispatch_progress(dispatch=dispatch)
+            line = progress_line(progress)
+            if interactive:
+                self.stdout.write("\r" + line, ending="")
+            if dispatch.is_final or dispatch.status == DispatchStatus.PAUSED:
+                break
+            time.sleep(0.5)
+        self.stdout.write(("\n" if interactive else "") + line)
+        if progress.reason:
+            self.stdout.write(progress.reason)
+        if dispatch.status != DispatchStatus.DONE or progress.failed:
+            sys.exit(1)

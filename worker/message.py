@@ -1,0 +1,231 @@
+"""The RFC 5322 message of an issue as bytes, prepared once, personalised per recipient.
+
+Everything that is the same for every recipient (headers, MIME structure, the quoted-printable
+encoding of the rendered text and HTML) is built once per issue and language into a list of
+byte chunks with slots. Per recipient only the slots are filled and the chunks joined, so the
+per-recipient path does no MIME work, no template rendering and no query.
+
+Quoted-printable keeps lines at most 76 characters by soft line breaks. Each literal chunk is
+encoded on its own and ends in a soft line break, and each filled-in value is encoded on its
+own the same way, so the joined body is valid QP whatever the values' lengths.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import re
+import uuid
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
+from html import escape
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+from newsletter import personalisation
+from newsletter.rendering import RenderedIssue
+
+_SOFT_BREAK = b"=\r\n"
+# Control characters (CR, LF, NUL, ...) are what header injection is made of; none of them
+# has any business in a display name or a subject.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+# Slots filled per recipient.
+TO = "to"
+MESSAGE_ID = "message_id"
+DATE = "date"
+UNSUBSCRIBE_HEADER = "unsubscribe_header"
+TEXT_NAME = "text_name"
+TEXT_PREFERENCES = "text_preferences"
+TEXT_UNSUBSCRIBE = "text_unsubscribe"
+HTML_NAME = "html_name"
+HTML_PREFERENCES = "html_preferences"
+HTML_UNSUBSCRIBE = "html_unsubscribe"
+
+_TEXT_SLOTS = {
+    personalisation.NAME: TEXT_NAME,
+    personalisation.PREFERENCES_URL: TEXT_PREFERENCES,
+    personalisation.UNSUBSCRIBE_URL: TEXT_UNSUBSCRIBE,
+}
+_HTML_SLOTS = {
+    personalisation.NAME: HTML_NAME,
+    personalisation.PREFERENCES_URL: HTML_PREFERENCES,
+    personalisation.UNSUBSCRIBE_URL: HTML_UNSUBSCRIBE,
+}
+_PLACEHOLDER = re.compile("|".join(re.escape(token) for token in personalisation.ALL))
+
+
+def header_text_clean(value: str) -> str:
+    """A header value with control characters (CR/LF above all) turned into spaces."""
+    return _CONTROL.sub(" ", value or "").strip()
+
+
+def header_encode(value: str) -> str:
+    """A header value, RFC 2047-encoded when it is not plain ASCII."""
+    value = header_text_clean(value)
+    try:
+        value.encode("ascii")
+    except UnicodeEncodeError:
+        return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+    return value
+
+
+def address_format(*, name: str, email: str) -> str:
+    """ "Name <email>" with the name encoded as needed; refuses an address that is not one."""
+    email = email.strip()
+    if _CONTROL.search(email) or " " in email or "@" not in email:
+        raise ValueError(f"not a plain email address: {email!r}")
+    return formataddr((header_text_clean(name), email), charset="utf-8")
+
+
+def qp_encode(value: str) -> bytes:
+    """Quoted-printable with CRLF line ends, ending in a soft break (see the module doc)."""
+    data = value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n").encode("utf-8")
+    encoded = binascii.b2a_qp(data, istext=True)
+    if encoded.endswith(b"\r\n"):
+        return encoded
+    return encoded + _SOFT_BREAK
+
+
+def site_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    preferences_url: str
+    unsubscribe_url: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """The message with its per-recipient slots; `chunks` alternates bytes and slot names."""
+
+    chunks: tuple[bytes | str, ...]
+    envelope_from: str
+
+    def render(self, recipient: Recipient, *, date: str | None = None) -> bytes:
+        values = _slot_values(recipient, date=date or formatdate(localtime=True))
+        return b"".join(
+            chunk if isinstance(chunk, bytes) else values[chunk] for chunk in self.chunks
+        )
+
+
+def _slot_values(recipient: Recipient, *, date: str) -> dict[str, bytes]:
+    name = header_text_clean(recipient.name)
+    unsubscribe = f"<{recipient.unsubscribe_url}>"
+    mailto = getattr(settings, "LIST_UNSUBSCRIBE_MAILTO", "")
+    if mailto:
+        unsubscribe += f", <mailto:{mailto}?subject=unsubscribe>"
+    return {
+        TO: address_format(name=name, email=recipient.email).encode("ascii"),
+        MESSAGE_ID: f"<{recipient.message_id}>".encode("ascii"),
+        DATE: date.encode("ascii"),
+        UNSUBSCRIBE_HEADER: header_text_clean(unsubscribe).encode("ascii"),
+        TEXT_NAME: qp_encode(name),
+        TEXT_PREFERENCES: qp_encode(recipient.preferences_url),
+        TEXT_UNSUBSCRIBE: qp_encode(recipient.unsubscribe_url),
+        HTML_NAME: qp_encode(escape(name)),
+        HTML_PREFERENCES: qp_encode(escape(recipient.preferences_url)),
+        HTML_UNSUBSCRIBE: qp_encode(escape(recipient.unsubscribe_url)),
+    }
+
+
+def _body_chunks(content: str, slots: dict[str, str]) -> list[bytes | str]:
+    chunks: list[bytes | str] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(content):
+        chunks.append(qp_encode(content[position : match.start()]))
+        chunks.append(slots[match.group(0)])
+        position = match.end()
+    chunks.append(qp_encode(content[position:]))
+    return chunks
+
+
+def message_template_build(rendered: RenderedIssue, *, subject_prefix: str = "") -> MessageTemplate:
+    """Prepare the whole message for one rendered issue (once per issue and language)."""
+    from_name, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = site_domain()
+    boundary = f"=_lansnytt_{uuid.uuid4().hex}"
+    list_id = f"{header_encode(settings.PUBLISHER_NAME)} <lansnytt.{domain}>"
+    head = (
+        f"From: {address_format(name=from_name, email=from_address)}\r\n"
+        f"Subject: {header_encode(subject_prefix + rendered.subject)}\r\n"
+        f"List-Id: {list_id}\r\n"
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+    )
+    part_head = (
+        "--{boundary}\r\nContent-Type: {kind}; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    chunks: list[bytes | str] = [
+        b"To: ",
+        TO,
+        b"\r\nDate: ",
+        DATE,
+        b"\r\nMessage-ID: ",
+        MESSAGE_ID,
+        b"\r\nList-Unsubscribe: ",
+        UNSUBSCRIBE_HEADER,
+        b"\r\n" + head.encode("ascii") + b"\r\n",
+        part_head.format(boundary=boundary, kind="text/plain").encode("ascii"),
+        *_body_chunks(rendered.text, _TEXT_SLOTS),
+        b"\r\n" + part_head.format(boundary=boundary, kind="text/html").encode("ascii"),
+        *_body_chunks(rendered.html, _HTML_SLOTS),
+        f"\r\n--{boundary}--\r\n".encode("ascii"),
+    ]
+    # Neighbouring literal chunks are merged so the per-recipient join has less to do.
+    merged: list[bytes | str] = []
+    for chunk in chunks:
+        if isinstance(chunk, bytes) and merged and isinstance(merged[-1], bytes):
+            merged[-1] += chunk
+        else:
+            merged.append(chunk)
+    return MessageTemplate(chunks=tuple(merged), envelope_from=from_address)
+
+
+def message_id_make(*, delivery_id: int | None = None) -> str:
+    """A Message-ID on our own domain; stable per delivery so a retry repeats it."""
+    local = f"lansnytt.d{delivery_id}" if delivery_id else f"lansnytt.t{uuid.uuid4().hex}"
+    return f"{local}@{site_domain()}"
+
+
+@functools.lru_cache(maxsize=2)
+def _dkim_key(path: str) -> bytes:
+    with open(path, "rb") as key_file:
+        return key_file.read()
+
+
+def dkim_sign(message: bytes) -> bytes:
+    """Prepend a DKIM-Signature when a key is configured (a slower path, by design)."""
+    key_path = getattr(settings, "DKIM_PRIVATE_KEY_PATH", "")
+    if not key_path:
+        return message
+    import dkim
+
+    signature = dkim.sign(
+        message,
+        settings.DKIM_SELECTOR.encode("ascii"),
+        settings.DKIM_DOMAIN.encode("ascii"),
+        _dkim_key(key_path),
+        include_headers=[
+            b"From",
+            b"To",
+            b"Subject",
+            b"Date",
+            b"Message-ID",
+            b"List-Id",
+            b"List-Unsubscribe",
+            b"List-Unsubscribe-Post",
+            b"MIME-Version",
+            b"Content-Type",
+        ],
+    )
+    return signature + message

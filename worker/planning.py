@@ -1,0 +1,69 @@
+"""Planning a dispatch: one INSERT ... SELECT snapshots its recipients.
+
+The eligible set comes from `subscribers_mailable` (active, on an email channel, in any of the
+segments, not suppressed) compiled to SQL and inserted in the same statement, so planning
+100,000 recipients never brings a row into Python. Addresses are unique per subscriber
+(case-insensitively, by a constraint), so one row per subscriber is one row per address.
+
+ON CONFLICT DO NOTHING against the (issue, subscriber, round) constraint is what makes a
+second ordinary dispatch of the same issue add only the people not yet planned.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.utils import timezone
+
+from subscribers.models import Segment
+from subscribers.selectors import subscribers_mailable
+
+from .models import Delivery, DeliveryStatus, Dispatch
+
+
+def dispatch_segments(dispatch: Dispatch) -> list[Segment]:
+    from subscribers.selectors import segments_with_rules
+
+    if dispatch.all_segments:
+        return list(segments_with_rules())
+    return list(segments_with_rules([segment.slug for segment in dispatch.segments.all()]))
+
+
+def dispatch_plan(*, dispatch: Dispatch) -> int:
+    """Insert the dispatch's deliveries; returns how many were new. Call inside a transaction."""
+    segments = dispatch_segments(dispatch)
+    if not segments:
+        return 0
+    eligible = subscribers_mailable(segments=segments).order_by().values("id", "email")
+    select_sql, select_params = eligible.query.sql_with_params()
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    columns = ", ".join(
+        connection.ops.quote_name(Delivery._meta.get_field(name).column)
+        for name in (
+            "dispatch",
+            "issue",
+            "round",
+            "subscriber",
+            "email",
+            "status",
+            "attempts",
+            "last_error",
+            "smtp_reply",
+            "message_id",
+        )
+    )
+    # "WHERE true" lets SQLite parse ON CONFLICT after a SELECT (its documented ambiguity).
+    sql = (
+        f"INSERT INTO {table} ({columns}) "
+        f"SELECT %s, %s, %s, eligible.id, eligible.email, %s, 0, '', '', '' "
+        f"FROM ({select_sql}) AS eligible WHERE true "
+        f"ON CONFLICT DO NOTHING"
+    )
+    params = [dispatch.pk, dispatch.issue_id, dispatch.round, DeliveryStatus.QUEUED]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *select_params])
+        inserted = cursor.rowcount
+    Dispatch.objects.filter(pk=dispatch.pk).update(
+        planned_count=inserted, planned_at=timezone.now()
+    )
+    dispatch.planned_count = inserted
+    return inserted

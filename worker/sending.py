@@ -1,0 +1,289 @@
+"""A batch: claim rows, send them over one connection, record each outcome.
+
+The order of events for one row is what makes the pipeline crash-safe:
+
+1. claim: queued → sending with `claimed_until` in the near future (one UPDATE per batch);
+2. send: MAIL/RCPT/DATA on the batch's connection;
+3. record: sending → sent, only after the server's 250 (one UPDATE per row).
+
+A worker that dies between 1 and 3 leaves rows in "sending" whose claim expires; the sweeper
+puts them back in the queue. The only window for a duplicate is between the server's 250 and
+the UPDATE in 3, a few milliseconds per message, and a retried message repeats its
+Message-ID so that receiving systems can recognise it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, PositiveIntegerField, Q, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from newsletter.rendering import issue_render
+from subscribers.models import EMAIL_CHANNELS, Subscriber, SubscriberStatus
+from subscribers.selectors import suppressed_q
+from subscribers.services_bounce import subscriber_mark_bounced
+from subscribers.tokens import PREFERENCES, UNSUBSCRIBE, token_make
+
+from .message import MessageTemplate, Recipient, dkim_sign, message_id_make, message_template_build
+from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
+from .ratelimit import SendRate
+from .recording import (
+    ClaimedDelivery,
+    claims_extend,
+    deliveries_release,
+    record_failed,
+    record_sent,
+    record_transient,
+    recorder_make,
+    will_retry,
+)
+from .transport import DeliveryRefused, TransportBroken, transport_make
+
+logger = logging.getLogger(__name__)
+
+# How often (in messages) a batch looks at its dispatch's status to honour a pause or cancel.
+STATUS_CHECK_EVERY = 20
+
+SKIP_ERASED = "Prenumeranten finns inte längre"
+SKIP_INACTIVE = "Prenumeranten är inte längre aktiv"
+SKIP_NO_EMAIL = "Prenumeranten får inte längre e-post"
+SKIP_SUPPRESSED = "Adressen är spärrad"
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    released: int = 0
+    stopped: bool = False  # the dispatch is not sending (paused, cancelled, done)
+
+
+def _subscriber_exists(**conditions) -> Exists:
+    return Exists(Subscriber.objects.filter(pk=OuterRef("subscriber_id"), **conditions))
+
+
+def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
+    """Claim up to `limit` due rows of a dispatch; skip, in the same UPDATE, the ineligible.
+
+    The SELECT ... FOR UPDATE SKIP LOCKED makes concurrent batches take disjoint rows; the
+    conditional UPDATE re-checks each subscriber as they are now, so an unsubscribe, bounce
+    or erasure during the dispatch is honoured without a query per row.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(dispatch_id=dispatch_id, status=DeliveryStatus.QUEUED)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        active = {"status": SubscriberStatus.ACTIVE}
+        on_email = {**active, "channel__in": EMAIL_CHANNELS}
+        eligible = Exists(
+            Subscriber.objects.filter(pk=OuterRef("subscriber_id"), **on_email).exclude(
+                suppressed_q()
+            )
+        )
+        Delivery.objects.filter(id__in=ids).update(
+            status=Case(
+                When(eligible, then=Value(DeliveryStatus.SENDING)),
+                default=Value(DeliveryStatus.SKIPPED),
+            ),
+            claimed_until=Case(
+                When(
+                    eligible, then=Value(now + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS))
+                ),
+                default=Value(None),
+            ),
+            attempts=Case(
+                When(eligible, then=F("attempts") + 1),
+                default=F("attempts"),
+                output_field=PositiveIntegerField(),
+            ),
+            finished_at=Case(When(eligible, then=Value(None)), default=Value(now)),
+            last_error=Case(
+                When(eligible, then=F("last_error")),
+                When(_subscriber_exists(**on_email), then=Value(SKIP_SUPPRESSED)),
+                When(_subscriber_exists(**active), then=Value(SKIP_NO_EMAIL)),
+                When(_subscriber_exists(), then=Value(SKIP_INACTIVE)),
+                default=Value(SKIP_ERASED),
+            ),
+        )
+        rows = (
+            Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING)
+            .order_by("id")
+            .values_list(
+                "id",
+                "attempts",
+                "subscriber_id",
+                "subscriber__email",
+                "subscriber__name",
+                "subscriber__language",
+            )
+        )
+        return [ClaimedDelivery(*row) for row in rows]
+
+
+# Prepared messages per (issue, language, rendering version): built once per process.
+_templates: dict[tuple[int, str, str], MessageTemplate] = {}
+
+
+def message_template_for(*, issue, language: str) -> MessageTemplate:
+    rendered = issue_render(issue=issue, language=language)
+    key = (issue.pk, rendered.language, rendered.version)
+    template = _templates.get(key)
+    if template is None:
+        if len(_templates) > 16:
+            _templates.clear()
+        template = _templates[key] = message_template_build(rendered)
+    return template
+
+
+@functools.lru_cache(maxsize=8)
+def _url_around_token(url_name: str, site_url: str) -> tuple[str, str]:
+    # reverse() once; per recipient only the token changes (tokens are URL-safe as they are,
+    # so this gives the same URL as subscribers.tokens.preferences_url/unsubscribe_url).
+    marker = "TOKEN0MARKER"
+    before, _, after = reverse(url_name, kwargs={"token": marker}).partition(marker)
+    return site_url + before, after
+
+
+def _token_url(url_name: str, purpose: str, delivery: ClaimedDelivery) -> str:
+    before, after = _url_around_token(url_name, settings.SITE_URL)
+    token = token_make(purpose=purpose, subscriber_id=delivery.subscriber_id, email=delivery.email)
+    return before + token + after
+
+
+def recipient_for(delivery: ClaimedDelivery) -> Recipient:
+    return Recipient(
+        email=delivery.email,
+        name=delivery.name,
+        preferences_url=_token_url("subscribers:preferences", PREFERENCES, delivery),
+        unsubscribe_url=_token_url("subscribers:unsubscribe", UNSUBSCRIBE, delivery),
+        message_id=message_id_make(delivery_id=delivery.id),
+    )
+
+
+def _dispatch_status(dispatch_id: int) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM worker_dispatch WHERE id = %s", [dispatch_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> BatchResult:
+    """Claim one batch of a sending dispatch and send it over one connection."""
+    result = BatchResult()
+    dispatch = Dispatch.objects.select_related("issue").filter(pk=dispatch_id).first()
+    if dispatch is None or dispatch.status != DispatchStatus.SENDING:
+        result.stopped = True
+        return result
+    claimed = deliveries_claim(dispatch_id=dispatch_id, limit=settings.SEND_BATCH_SIZE)
+    result.claimed = len(claimed)
+    if not claimed:
+        return result
+    rate = rate or SendRate()
+    transport = transport_make()
+    recorder = recorder_make()
+    try:
+        _batch_send(dispatch, claimed, transport, recorder, rate, result)
+        recorder.drain()
+    except BaseException:
+        # Anything unexpected: once the records in flight are written, give the rows not
+        # yet tried back now rather than after the claim expires. A hard kill never gets
+        # here; the sweeper covers that.
+        try:
+            recorder.drain()
+        finally:
+            Delivery.objects.filter(
+                id__in=[row.id for row in claimed], status=DeliveryStatus.SENDING
+            ).update(status=DeliveryStatus.QUEUED, claimed_until=None)
+        raise
+    finally:
+        recorder.close()
+        transport.close()
+    return result
+
+
+def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResult) -> None:
+    templates: dict[str, MessageTemplate] = {}
+    claims_renewed = time.monotonic()
+    reconnects = 0
+    for index, delivery in enumerate(claimed):
+        if index and index % STATUS_CHECK_EVERY == 0:
+            status = _dispatch_status(dispatch.pk)
+            if status != DispatchStatus.SENDING:
+                rest = [row.id for row in claimed[index:]]
+                result.released += deliveries_release(
+                    ids=rest, cancelled=status == DispatchStatus.CANCELLED
+                )
+                result.stopped = True
+                return
+            if time.monotonic() - claims_renewed > settings.DELIVERY_CLAIM_SECONDS / 3:
+                claims_extend([row.id for row in claimed[index:]])
+                claims_renewed = time.monotonic()
+        template = templates.get(delivery.language)
+        if template is None:
+            template = templates[delivery.language] = message_template_for(
+                issue=dispatch.issue, language=delivery.language
+            )
+        recipient = recipient_for(delivery)
+        message = dkim_sign(template.render(recipient))
+        rate.wait()
+        try:
+            reply = transport.send(template.envelope_from, delivery.email, message)
+        except DeliveryRefused as refusal:
+            if refusal.permanent:
+                recorder.submit(
+                    functools.partial(
+                        _record_refused,
+                        delivery,
+                        refusal=str(refusal),
+                        bounce=refusal.unknown_recipient,
+                    )
+                )
+                result.failed += 1
+            else:
+                recorder.submit(functools.partial(record_transient, delivery, error=str(refusal)))
+                if will_retry(delivery):
+                    result.retried += 1
+                else:
+                    result.failed += 1
+            continue
+        except TransportBroken as error:
+            recorder.submit(functools.partial(record_transient, delivery, error=str(error)))
+            if will_retry(delivery):
+                result.retried += 1
+            else:
+                result.failed += 1
+            reconnects += 1
+            if reconnects > 1:
+                # The server is not there; the rest waits for the next batch.
+                result.released += deliveries_release(ids=[row.id for row in claimed[index + 1 :]])
+                return
+            continue
+        recorder.submit(
+            functools.partial(record_sent, delivery, reply=reply, message_id=recipient.message_id)
+        )
+        result.sent += 1
+
+
+def _record_refused(delivery: ClaimedDelivery, *, refusal: str, bounce: bool) -> None:
+    record_failed(delivery, error=refusal, reply=refusal)
+    if bounce:
+        subscriber_mark_bounced(
+            subscriber_id=delivery.subscriber_id, email=delivery.email, reply=refusal
+        )

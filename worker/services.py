@@ -1,0 +1,339 @@
+"""Writes of the sending pipeline: create, start, pause, resume, cancel, resend, sweep.
+
+Commands, the admin and tasks all call these; none of them changes a dispatch by itself.
+Every status change is a conditional UPDATE (`filter(status=...).update(...)`), so two
+callers racing cannot both win.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from newsletter.models import Issue
+from subscribers.models import Segment
+
+from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
+from .planning import dispatch_plan
+
+logger = logging.getLogger(__name__)
+
+
+class DispatchStateError(ValidationError):
+    """The dispatch is not in a state that allows this action."""
+
+
+def _enqueue_start(dispatch_id: int) -> None:
+    from .tasks import dispatch_start_task
+
+    transaction.on_commit(lambda: dispatch_start_task.delay(dispatch_id))
+
+
+@transaction.atomic
+def dispatch_create(
+    *,
+    issue: Issue,
+    segment_slugs: Iterable[str] | None = None,
+    created_by=None,
+    scheduled_at: datetime | None = None,
+) -> Dispatch:
+    """A dispatch of the issue to the segments (None: all segments), started unless scheduled."""
+    slugs = sorted(set(segment_slugs)) if segment_slugs else []
+    segments = list(Segment.objects.filter(slug__in=slugs))
+    unknown = set(slugs) - {segment.slug for segment in segments}
+    if unknown:
+        raise ValidationError(_("Okänt segment: %s") % ", ".join(sorted(unknown)))
+    if not slugs and not Segment.objects.exists():
+        raise ValidationError(_("Det finns inga segment att skicka till."))
+    dispatch = Dispatch.objects.create(
+        issue=issue,
+        all_segments=not slugs,
+        created_by=created_by,
+        scheduled_at=scheduled_at,
+    )
+    dispatch.segments.set(segments)
+    if scheduled_at is None or scheduled_at <= timezone.now():
+        dispatch_start(dispatch=dispatch)
+    return dispatch
+
+
+@transaction.atomic
+def dispatch_resend(*, dispatch: Dispatch, created_by=None) -> Dispatch:
+    """A deliberate second round of the same issue to the same segments.
+
+    It gets the next round number, so its deliveries do not collide with earlier ones; a
+    second ordinary dispatch keeps round 0 and therefore never mails anyone twice.
+    """
+    last_round = Dispatch.objects.filter(issue=dispatch.issue).aggregate(Max("round"))
+    resend = Dispatch.objects.create(
+        issue=dispatch.issue,
+        all_segments=dispatch.all_segments,
+        round=(last_round["round__max"] or 0) + 1,
+        resend_of=dispatch,
+        created_by=created_by,
+    )
+    resend.segments.set(dispatch.segments.all())
+    dispatch_start(dispatch=resend)
+    return resend
+
+
+@transaction.atomic
+def dispatch_start(*, dispatch: Dispatch) -> Dispatch:
+    """Plan the recipients (first start only) and hand the dispatch to the workers."""
+    locked = Dispatch.objects.select_for_update().get(pk=dispatch.pk)
+    if locked.status != DispatchStatus.PLANNED:
+        raise DispatchStateError(
+            _("Utskicket kan inte startas när det har status %s.") % locked.get_status_display()
+        )
+    if locked.planned_at is None:
+        dispatch_plan(dispatch=locked)
+    now = timezone.now()
+    Dispatch.objects.filter(pk=locked.pk).update(
+        status=DispatchStatus.SENDING,
+        started_at=now,
+        awaiting_editor=False,
+        status_reason="",
+    )
+    _enqueue_start(locked.pk)
+    dispatch.refresh_from_db()
+    return dispatch
+
+
+def _dispatch_transition(
+    *, dispatch: Dispatch, from_statuses: tuple[str, ...], to_status: str, reason: str = ""
+) -> bool:
+    changed = Dispatch.objects.filter(pk=dispatch.pk, status__in=from_statuses).update(
+        status=to_status, status_reason=reason
+    )
+    dispatch.refresh_from_db()
+    return bool(changed)
+
+
+def dispatch_pause(*, dispatch: Dispatch, reason: str = "") -> Dispatch:
+    """Stop handing out batches; running batches stop within a few messages."""
+    if not _dispatch_transition(
+        dispatch=dispatch,
+        from_statuses=(DispatchStatus.SENDING,),
+        to_status=DispatchStatus.PAUSED,
+        reason=reason or _("Pausat av redaktör."),
+    ):
+        raise DispatchStateError(_("Bara ett utskick som skickas kan pausas."))
+    return dispatch
+
+
+def dispatch_resume(*, dispatch: Dispatch) -> Dispatch:
+    with transaction.atomic():
+        if not _dispatch_transition(
+            dispatch=dispatch,
+            from_statuses=(DispatchStatus.PAUSED,),
+            to_status=DispatchStatus.SENDING,
+        ):
+            raise DispatchStateError(_("Bara ett pausat utskick kan återupptas."))
+        _enqueue_start(dispatch.pk)
+    return dispatch
+
+
+@transaction.atomic
+def dispatch_cancel(*, dispatch: Dispatch) -> Dispatch:
+    """Stop for good: every row not yet sent stays unsent, and the reason says how many."""
+    locked = Dispatch.objects.select_for_update().get(pk=dispatch.pk)
+    if locked.is_final:
+        raise DispatchStateError(_("Utskicket är redan avslutat."))
+    now = timezone.now()
+    unsent = Delivery.objects.filter(dispatch=locked, status=DeliveryStatus.QUEUED).update(
+        status=DeliveryStatus.CANCELLED, finished_at=now
+    )
+    in_flight = Delivery.objects.filter(dispatch=locked, status=DeliveryStatus.SENDING).count()
+    reason = _("Avbrutet: %(unsent)d mottagare fick inget.") % {"unsent": unsent + in_flight}
+    Dispatch.objects.filter(pk=locked.pk).update(
+        status=DispatchStatus.CANCELLED, status_reason=reason, finished_at=now
+    )
+    dispatch.refresh_from_db()
+    return dispatch
+
+
+def dispatch_finish_if_complete(*, dispatch_id: int) -> bool:
+    """Mark a sending dispatch done once no row is queued or being sent."""
+    if Delivery.objects.filter(
+        dispatch_id=dispatch_id, status__in=(DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+    ).exists():
+        return False
+    failed = Delivery.objects.filter(dispatch_id=dispatch_id, status=DeliveryStatus.FAILED).count()
+    reason = _("%(failed)d leveranser misslyckades.") % {"failed": failed} if failed else ""
+    return bool(
+        Dispatch.objects.filter(pk=dispatch_id, status=DispatchStatus.SENDING).update(
+            status=DispatchStatus.DONE, finished_at=timezone.now(), status_reason=reason
+        )
+    )
+
+
+def dispatch_pause_if_failing(*, dispatch_id: int) -> bool:
+    """Pause, saying why, when most of the latest outcomes are failures."""
+    latest = list(
+        Delivery.objects.filter(
+            dispatch_id=dispatch_id, status__in=(DeliveryStatus.SENT, DeliveryStatus.FAILED)
+        )
+        .order_by("-finished_at")
+        .values_list("status", flat=True)[: settings.DISPATCH_FAILURE_WINDOW]
+    )
+    if len(latest) < settings.DISPATCH_FAILURE_WINDOW_MIN:
+        return False
+    failed = latest.count(DeliveryStatus.FAILED)
+    if failed / len(latest) <= settings.DISPATCH_FAILURE_RATIO:
+        return False
+    reason = _(
+        "Pausat automatiskt: %(failed)d av de senaste %(total)d leveranserna misslyckades. "
+        "Kontrollera e-postservern och felen innan du återupptar."
+    ) % {"failed": failed, "total": len(latest)}
+    paused = Dispatch.objects.filter(pk=dispatch_id, status=DispatchStatus.SENDING).update(
+        status=DispatchStatus.PAUSED, status_reason=reason
+    )
+    if paused:
+        logger.warning("dispatch %s paused: %s", dispatch_id, reason)
+    return bool(paused)
+
+
+def next_attempt_due(*, dispatch_id: int) -> datetime | None:
+    """When the earliest queued row of the dispatch may be tried (None: nothing queued)."""
+    queued = Delivery.objects.filter(dispatch_id=dispatch_id, status=DeliveryStatus.QUEUED)
+    if queued.filter(next_attempt_at__isnull=True).exists():
+        return timezone.now()
+    return queued.aggregate(Min("next_attempt_at"))["next_attempt_at__min"]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requeued: int
+    finished: int
+    dispatches_nudged: int
+
+
+def deliveries_sweep() -> SweepResult:
+    """Take back expired claims, finish complete dispatches, nudge those with due rows.
+
+    Run periodically by celery beat and by `manage.py deliveries_sweep`; safe to run any
+    number of times, anywhere.
+    """
+    from .tasks import delivery_batch_send_task
+
+    now = timezone.now()
+    expired = Q(status=DeliveryStatus.SENDING, claimed_until__lt=now)
+    # A row whose worker died on every attempt (a message that crashes it) must not loop
+    # forever: after the last attempt it fails, saying why.
+    Delivery.objects.filter(expired, attempts__gte=settings.DELIVERY_MAX_ATTEMPTS).update(
+        status=DeliveryStatus.FAILED,
+        claimed_until=None,
+        finished_at=now,
+        last_error=_("Arbetaren avbröts under varje försök."),
+    )
+    requeued = (
+        Delivery.objects.filter(expired)
+        .exclude(dispatch__status=DispatchStatus.CANCELLED)
+        .update(status=DeliveryStatus.QUEUED, claimed_until=None)
+    )
+    Delivery.objects.filter(expired, dispatch__status=DispatchStatus.CANCELLED).update(
+        status=DeliveryStatus.CANCELLED, claimed_until=None, finished_at=now
+    )
+    finished = nudged = 0
+    for dispatch_id in Dispatch.objects.filter(status=DispatchStatus.SENDING).values_list(
+        "id", flat=True
+    ):
+        if dispatch_finish_if_complete(dispatch_id=dispatch_id):
+            finished += 1
+            continue
+        due = next_attempt_due(dispatch_id=dispatch_id)
+        if due is not None and due <= timezone.now():
+            delivery_batch_send_task.delay(dispatch_id)
+            nudged += 1
+    return SweepResult(requeued=requeued, finished=finished, dispatches_nudged=nudged)
+
+
+def dispatches_start_due(*, now: datetime | None = None) -> list[Dispatch]:
+    """Start scheduled dispatches whose time has come; hold those long past their deadline."""
+    now = now or timezone.now()
+    deadline = timedelta(hours=settings.DISPATCH_SCHEDULE_DEADLINE_HOURS)
+    started = []
+    due = Dispatch.objects.filter(
+        status=DispatchStatus.PLANNED, awaiting_editor=False, scheduled_at__lte=now
+    )
+    for dispatch in due:
+        if now - dispatch.scheduled_at > deadline:
+            Dispatch.objects.filter(pk=dispatch.pk, status=DispatchStatus.PLANNED).update(
+                awaiting_editor=True,
+                status_reason=_(
+                    "Väntar på redaktör: schemalagt till %(when)s, mer än %(hours)d timmar sedan. "
+                    "Starta det för hand om det fortfarande ska skickas."
+                )
+                % {
+                    "when": timezone.localtime(dispatch.scheduled_at).strftime("%Y-%m-%d %H:%M"),
+                    "hours": settings.DISPATCH_SCHEDULE_DEADLINE_HOURS,
+                },
+            )
+            continue
+        try:
+            started.append(dispatch_start(dispatch=dispatch))
+        except DispatchStateError:
+            pass  # another beat or an editor started it first
+    return started
+
+
+@dataclass(frozen=True)
+class TestSendResult:
+    email: str
+    ok: bool
+    reply: str
+
+
+def dispatch_test_send(*, issue: Issue, emails: Iterable[str]) -> list[TestSendResult]:
+    """Send the issue to the given addresses through the same message and transport code.
+
+    Nothing is recorded as a delivery. The subject is marked as a test; a test address that
+    belongs to a subscriber gets that subscriber's own links, any other gets links that do
+    not work (signed for no one).
+    """
+    from subscribers.models import Subscriber
+    from subscribers.tokens import preferences_url, unsubscribe_url
+    from subscribers.validation import email_normalise
+
+    from .message import Recipient, dkim_sign, message_id_make, message_template_build
+    from .sending import issue_render
+    from .transport import DeliveryRefused, TransportBroken, transport_make
+
+    addresses = [email_normalise(email) for email in emails]
+    template = message_template_build(
+        issue_render(issue=issue, language=issue.language), subject_prefix="[TEST] "
+    )
+    subscribers = {s.email: s for s in Subscriber.objects.filter(email__in=addresses)}
+    transport = transport_make()
+    results = []
+    try:
+        for email in addresses:
+            subscriber = subscribers.get(email)
+            subscriber_id = subscriber.pk if subscriber else 0
+            recipient = Recipient(
+                email=email,
+                name=subscriber.name if subscriber else "",
+                preferences_url=preferences_url(subscriber_id=subscriber_id, email=email),
+                unsubscribe_url=unsubscribe_url(subscriber_id=subscriber_id, email=email),
+                message_id=message_id_make(),
+            )
+            try:
+                reply = transport.send(
+                    template.envelope_from, email, dkim_sign(template.render(recipient))
+                )
+            except (DeliveryRefused, TransportBroken) as error:
+                results.append(TestSendResult(email=email, ok=False, reply=str(error)))
+            else:
+                results.append(TestSendResult(email=email, ok=True, reply=reply))
+    finally:
+        transport.close()
+    return results

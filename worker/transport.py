@@ -1,0 +1,152 @@
+"""Where messages go: one SMTP connection per batch, or .eml files when EMAIL_URL is unset.
+
+SMTP errors are classified here, once: a 5xx reply is permanent, a 4xx reply and a broken
+connection are transient.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from pathlib import Path
+
+import environ
+from django.conf import settings
+
+from lansnytt.mail import outbox_write
+
+
+class DeliveryRefused(Exception):
+    """The server answered this one message with an error reply."""
+
+    def __init__(self, code: int, reply: str):
+        super().__init__(f"{code} {reply}")
+        self.code = code
+        self.reply = reply
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+    @property
+    def unknown_recipient(self) -> bool:
+        # RFC 3463 5.1.1 "bad destination mailbox address", and the wording of servers that
+        # do not send enhanced status codes.
+        text = self.reply.lower()
+        return self.code == 550 and (
+            "5.1.1" in text or "user unknown" in text or "no such user" in text
+        )
+
+
+class TransportBroken(Exception):
+    """The connection failed or was closed; whatever was in flight is transient."""
+
+
+def _reply_text(reply: bytes | str) -> str:
+    if isinstance(reply, bytes):
+        reply = reply.decode("utf-8", "replace")
+    return " ".join(reply.split())[:900]
+
+
+class SmtpTransport:
+    def __init__(self, url: str, *, timeout: int):
+        config = environ.Env.email_url_config(url)
+        self.host = config["EMAIL_HOST"] or "localhost"
+        self.port = config["EMAIL_PORT"] or 25
+        self.user = config["EMAIL_HOST_USER"] or ""
+        self.password = config["EMAIL_HOST_PASSWORD"] or ""
+        self.use_tls = bool(config.get("EMAIL_USE_TLS"))
+        self.use_ssl = bool(config.get("EMAIL_USE_SSL"))
+        self.timeout = timeout
+        self.connection: smtplib.SMTP | None = None
+
+    @property
+    def where(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def open(self) -> None:
+        try:
+            if self.use_ssl:
+                connection = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
+            else:
+                connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.use_tls:
+                    connection.starttls(context=ssl.create_default_context())
+            connection.ehlo_or_helo_if_needed()
+            if self.user:
+                connection.login(self.user, self.password)
+        except (smtplib.SMTPException, OSError) as error:
+            raise TransportBroken(f"{self.where}: {error}") from error
+        self.connection = connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self.connection.close()
+            self.connection = None
+
+    def send(self, envelope_from: str, recipient: str, message: bytes) -> str:
+        """Send one message; returns the server's reply to DATA (the 250 line).
+
+        Written with mail/rcpt/data rather than sendmail() because sendmail() throws the
+        final reply away, and that reply (often a queue id) is what proves delivery.
+        """
+        if self.connection is None:
+            self.open()
+        connection = self.connection
+        try:
+            code, reply = connection.mail(envelope_from)
+            if code == 250:
+                code, reply = connection.rcpt(recipient)
+                if code in (250, 251):
+                    code, reply = connection.data(message)
+                    if code == 250:
+                        return _reply_text(f"{code} ".encode() + reply)
+            if code == 421:
+                self.connection = None
+                connection.close()
+                raise TransportBroken(f"{code} {_reply_text(reply)}")
+            connection.rset()
+            raise DeliveryRefused(code, _reply_text(reply))
+        except smtplib.SMTPServerDisconnected as error:
+            self.connection = None
+            raise TransportBroken(str(error)) from error
+        except smtplib.SMTPResponseException as error:
+            # data() raises for a bad reply to DATA itself (before the message is sent).
+            raise DeliveryRefused(error.smtp_code, _reply_text(error.smtp_error)) from error
+        except OSError as error:
+            self.connection = None
+            connection.close()
+            raise TransportBroken(str(error)) from error
+
+
+class OutboxTransport:
+    """The embedded default: every message becomes an .eml file under var/outbox/."""
+
+    def __init__(self, directory: Path | None = None):
+        self.directory = Path(directory or settings.EMAIL_OUTBOX_DIR)
+
+    @property
+    def where(self) -> str:
+        return str(self.directory)
+
+    def open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        pass
+
+    def send(self, envelope_from: str, recipient: str, message: bytes) -> str:
+        path = outbox_write(message, outbox_dir=self.directory)
+        return f"250 written to {path.name}"
+
+
+def transport_make() -> SmtpTransport | OutboxTransport:
+    """The transport the settings ask for (read at call time so tests can override them)."""
+    if settings.EMAIL_URL:
+        return SmtpTransport(settings.EMAIL_URL, timeout=settings.EMAIL_TIMEOUT)
+    return OutboxTransport()
