@@ -19,7 +19,8 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from newsletter.models import Issue
+from newsletter.models import Issue, IssueStatus
+from newsletter.services import issue_publish
 from subscribers.models import Segment
 
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
@@ -47,6 +48,12 @@ def dispatch_create(
     scheduled_at: datetime | None = None,
 ) -> Dispatch:
     """A dispatch of the issue to the segments (None: all segments), started unless scheduled."""
+    if issue.status == IssueStatus.DRAFT:
+        # Only an issue whose pre-flight checklist passed may reach readers.
+        raise ValidationError(
+            _("%(issue)s är ett utkast: markera numret som klart innan det skickas.")
+            % {"issue": issue}
+        )
     slugs = sorted(set(segment_slugs)) if segment_slugs else []
     segments = list(Segment.objects.filter(slug__in=slugs))
     unknown = set(slugs) - {segment.slug for segment in segments}
@@ -96,6 +103,10 @@ def dispatch_start(*, dispatch: Dispatch) -> Dispatch:
         )
     if locked.planned_at is None:
         dispatch_plan(dispatch=locked)
+    if locked.issue.status == IssueStatus.READY:
+        # The email links to the issue's web version ("Visa i webbläsaren", "Läs mer"), so
+        # the web version goes live when the first readers are mailed.
+        issue_publish(issue=locked.issue)
     now = timezone.now()
     Dispatch.objects.filter(pk=locked.pk).update(
         status=DispatchStatus.SENDING,
