@@ -1,17 +1,13 @@
 """Writes on issues and articles: status transitions, ordering, test sends."""
 
-from django.conf import settings
-from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .content import absolute_url
 from .models import Article, Issue, IssueStatus
 from .preflight import issue_preflight
-from .rendering import issue_personalise, issue_render
 
 
 class IssueNotReady(Exception):
@@ -94,10 +90,11 @@ def article_move(*, article: Article, direction: str) -> Article:
 
 
 def issue_send_test(*, issue: Issue, emails: list[str]) -> int:
-    """Send the issue as readers will get it to the given addresses; returns how many were sent.
+    """Send the issue as readers will get it to the given addresses; returns how many went out.
 
-    The subject is marked as a test and the personal links point to the issue's web page,
-    because test recipients are not subscribers and must not get working unsubscribe links.
+    The message is built and sent by the sending pipeline's own code, so a test shows exactly
+    what readers will get (headers, links, DKIM). Addresses are checked first; a refusal by
+    the mail server is reported with its reply.
     """
     addresses = [email.strip() for email in emails if email.strip()]
     if not addresses:
@@ -112,20 +109,15 @@ def issue_send_test(*, issue: Issue, emails: list[str]) -> int:
         raise ValidationError(
             _("Ogiltiga e-postadresser: %(addresses)s") % {"addresses": ", ".join(invalid)}
         )
-    rendered = issue_render(issue=issue)
-    web_url = absolute_url(issue.get_absolute_url())
-    html, text = issue_personalise(
-        rendered, name=_("testmottagare"), preferences_url=web_url, unsubscribe_url=web_url
-    )
-    messages = []
-    for address in addresses:
-        message = mail.EmailMultiAlternatives(
-            subject=_("[Test] %(subject)s") % {"subject": rendered.subject},
-            body=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[address],
+    # The one place where newsletter calls into worker: worker depends on newsletter, so the
+    # import waits until a test is actually sent.
+    from worker.services import dispatch_test_send
+
+    results = dispatch_test_send(issue=issue, emails=addresses)
+    refused = [result for result in results if not result.ok]
+    if refused:
+        raise ValidationError(
+            _("E-postservern tog inte emot: %(replies)s")
+            % {"replies": "; ".join(f"{result.email}: {result.reply}" for result in refused)}
         )
-        message.attach_alternative(html, "text/html")
-        messages.append(message)
-    with mail.get_connection() as connection:
-        return connection.send_messages(messages) or 0
+    return len(results)

@@ -1,7 +1,6 @@
 """The editor's preview in the admin: staff only, framed same-origin, shows template errors."""
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 
 from accounts.models import User
@@ -92,13 +91,14 @@ def test_it_marks_ready_and_publishes_from_the_preview(client, issue, editor):
     assert issue.status == IssueStatus.PUBLISHED
 
 
-def test_it_sends_a_test_from_the_preview(client, issue, editor):
+def test_it_sends_a_test_from_the_preview(client, issue, editor, smtp_server, settings):
+    settings.EMAIL_URL = f"smtp://{smtp_server.host}:{smtp_server.port}"
     response = client.post(
         _url("send_test", issue), {"emails": "a@example.se, b@example.se"}, follow=True
     )
 
     assert "Testutskick skickat till 2 adresser." in response.content.decode()
-    assert len(mail.outbox) == 2
+    assert len(smtp_server.wait_for_messages(2)) == 2
 
 
 def test_it_moves_an_article_from_the_preview(client, issue, editor):

@@ -1,7 +1,6 @@
 """Pre-flight checklist, status transitions, ordering and test sends."""
 
 import pytest
-from django.core import mail
 from django.core.exceptions import ValidationError
 
 from newsletter.models import IssueStatus
@@ -127,19 +126,22 @@ def test_it_moves_articles_up_and_down_and_renumbers(issue):
     ]  # fmt: skip
 
 
-def test_it_sends_a_test_to_chosen_addresses_with_html_and_text(issue):
+def test_it_sends_a_test_to_chosen_addresses_with_html_and_text(issue, smtp_server, settings):
+    settings.EMAIL_URL = f"smtp://{smtp_server.host}:{smtp_server.port}"
+
     sent = issue_send_test(issue=issue, emails=["anna@example.se", " bo@example.se "])
 
     assert sent == 2
-    assert [message.to for message in mail.outbox] == [["anna@example.se"], ["bo@example.se"]]
-    message = mail.outbox[0]
-    assert message.subject.startswith("[Test] Länsnytt 2018:2")
-    assert "Bokstart" in message.body and "__LANSNYTT_" not in message.body
-    html, mimetype = message.alternatives[0]
-    assert mimetype == "text/html" and "Hej testmottagare!" in html and "__LANSNYTT_" not in html
+    messages = smtp_server.wait_for_messages(2)
+    assert sorted(message["To"] for message in messages) == ["anna@example.se", "bo@example.se"]
+    message = messages[0]
+    assert message["Subject"].startswith("[TEST] Länsnytt 2018:2")
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Bokstart" in text and "__LANSNYTT_" not in text
+    assert "Bokstart" in html and "__LANSNYTT_" not in html
 
 
 def test_it_refuses_a_test_send_to_an_invalid_address(issue):
     with pytest.raises(ValidationError, match="inte-en-adress"):
         issue_send_test(issue=issue, emails=["anna@example.se", "inte-en-adress"])
-    assert mail.outbox == []
