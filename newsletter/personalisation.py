@@ -11,3 +11,13 @@ PREFERENCES_URL = "__LANSNYTT_PREFERENCES_URL__"
 UNSUBSCRIBE_URL = "__LANSNYTT_UNSUBSCRIBE_URL__"
 
 ALL = (NAME, PREFERENCES_URL, UNSUBSCRIBE_URL)
+
+
+def reader_name(name: str, *, language: str) -> str:
+    """The name to greet a recipient by: their own, or "läsare"/"reader" when we have none."""
+    if name.strip():
+        return name
+    from django.utils import translation
+
+    with translation.override(language):
+        return translation.gettext("läsare")

@@ -95,9 +95,7 @@ def issue_personalise(
     rendered: RenderedIssue, *, name: str, preferences_url: str, unsubscribe_url: str
 ) -> tuple[str, str]:
     """(html, text) for one recipient: the placeholders replaced, nothing re-rendered."""
-    if not name.strip():
-        with translation.override(rendered.language):
-            name = translation.gettext("läsare")
+    name = personalisation.reader_name(name, language=rendered.language)
     html = (
         rendered.html.replace(personalisation.NAME, escape(name))
         .replace(personalisation.PREFERENCES_URL, escape(preferences_url))

@@ -108,16 +108,20 @@ class MessageTemplate:
 
     chunks: tuple[bytes | str, ...]
     envelope_from: str
+    language: str = "sv"
 
     def render(self, recipient: Recipient, *, date: str | None = None) -> bytes:
-        values = _slot_values(recipient, date=date or formatdate(localtime=True))
+        values = _slot_values(
+            recipient, date=date or formatdate(localtime=True), language=self.language
+        )
         return b"".join(
             chunk if isinstance(chunk, bytes) else values[chunk] for chunk in self.chunks
         )
 
 
-def _slot_values(recipient: Recipient, *, date: str) -> dict[str, bytes]:
+def _slot_values(recipient: Recipient, *, date: str, language: str) -> dict[str, bytes]:
     name = header_text_clean(recipient.name)
+    greeting = personalisation.reader_name(name, language=language)
     unsubscribe = f"<{recipient.unsubscribe_url}>"
     mailto = getattr(settings, "LIST_UNSUBSCRIBE_MAILTO", "")
     if mailto:
@@ -127,10 +131,10 @@ def _slot_values(recipient: Recipient, *, date: str) -> dict[str, bytes]:
         MESSAGE_ID: f"<{recipient.message_id}>".encode("ascii"),
         DATE: date.encode("ascii"),
         UNSUBSCRIBE_HEADER: header_text_clean(unsubscribe).encode("ascii"),
-        TEXT_NAME: qp_encode(name),
+        TEXT_NAME: qp_encode(greeting),
         TEXT_PREFERENCES: qp_encode(recipient.preferences_url),
         TEXT_UNSUBSCRIBE: qp_encode(recipient.unsubscribe_url),
-        HTML_NAME: qp_encode(escape(name)),
+        HTML_NAME: qp_encode(escape(greeting)),
         HTML_PREFERENCES: qp_encode(escape(recipient.preferences_url)),
         HTML_UNSUBSCRIBE: qp_encode(escape(recipient.unsubscribe_url)),
     }
@@ -188,7 +192,9 @@ def message_template_build(rendered: RenderedIssue, *, subject_prefix: str = "")
             merged[-1] += chunk
         else:
             merged.append(chunk)
-    return MessageTemplate(chunks=tuple(merged), envelope_from=from_address)
+    return MessageTemplate(
+        chunks=tuple(merged), envelope_from=from_address, language=rendered.language
+    )
 
 
 def message_id_make(*, delivery_id: int | None = None) -> str:
