@@ -142,12 +142,13 @@ def recipient_values(count: int, *, start: int = 1) -> list[dict[bytes, bytes]]:
     values = []
     for number in range(start, start + count):
         digest = hashlib.sha256(str(number).encode()).hexdigest()
+        token = f"{number}.{digest[:16]}:{digest[16:59]}"
         values.append(
             {
                 ADDRESS.encode(): f"prenumerant{number}@bench.invalid".encode(),
                 NAME.encode(): f"Prenumerant {number}".encode(),
-                PREFERENCES_URL.encode(): f"{SITE}/prenumeration/installningar/{number}.{digest[:16]}:{digest[16:59]}/".encode(),
-                UNSUBSCRIBE_URL.encode(): f"{SITE}/prenumeration/avsluta/{number}.{digest[:16]}:{digest[20:63]}/".encode(),
+                PREFERENCES_URL.encode(): f"{SITE}/prenumeration/installningar/{token}/".encode(),
+                UNSUBSCRIBE_URL.encode(): f"{SITE}/prenumeration/avsluta/{token}/".encode(),
             }
         )
     return values
