@@ -167,13 +167,11 @@ def lansnytt_measure(options, sink: SinkProcess, results: dict) -> None:
     except Exception:
         results["render"] = failed("render")
     try:
-        results["personalise_seconds_per_recipient"] = runner.measure_personalise(
-            min(options.n, 2000)
-        )
+        results["personalise"] = runner.measure_personalise(min(options.n, 2000))
     except runner.PipelineUnavailable as error:
-        results["personalise_seconds_per_recipient"] = unavailable(str(error))
+        results["personalise"] = unavailable(str(error))
     except Exception:
-        results["personalise_seconds_per_recipient"] = failed("personalisation")
+        results["personalise"] = failed("personalisation")
 
     reason = runner.pipeline_available()
     for workers in (1, 2):
@@ -201,9 +199,11 @@ def lansnytt_measure(options, sink: SinkProcess, results: dict) -> None:
         say(f"lansnytt: {size} subscribers, 2 workers (plan time, memory)")
         try:
             runner.prepare_data(size)
-            results["sizes"][str(size)] = sink_measure(
+            plan = runner.measure_plan()
+            row = sink_measure(
                 sink, size, lambda size=size: runner.run_pipeline(workers=2, n=size, sink=sink)
             )
+            results["sizes"][str(size)] = {**row, "plan_seconds": round(plan["seconds"], 3)}
         except Exception:
             results["sizes"][str(size)] = failed(f"size {size}")
 
@@ -313,11 +313,14 @@ def table_format(results: dict) -> str:
             f"render per issue:              {render['seconds'] * 1000:.0f} ms "
             f"(html + text {render['html_text_bytes'] / 1000:.1f} KB)"
         )
-    personalise = results.get("personalise_seconds_per_recipient")
-    if isinstance(personalise, dict):
+    personalise = results.get("personalise", {})
+    if "unavailable" in personalise:
         lines.append(f"personalisation per recipient: n/a ({personalise['unavailable']})")
-    elif personalise is not None:
-        lines.append(f"personalisation per recipient: {personalise * 1e6:.0f} µs")
+    elif personalise:
+        lines.append(
+            f"personalisation per recipient: {personalise['seconds'] * 1e6:.0f} µs "
+            f"({personalise['method']}; message {personalise['message_bytes'] / 1000:.1f} KB)"
+        )
     lines += [
         "",
         f"{'subscribers':<14}{'plan (s)':>10}{'msg/s (2 workers)':>20}  peak RSS per worker",
