@@ -6,6 +6,7 @@ persistent connection per process.
 """
 
 import multiprocessing
+import queue
 import smtplib
 import time
 
@@ -54,7 +55,13 @@ def floor_run(*, host: str, port: int, recipients: list[dict], processes: int = 
         ready.get(timeout=60)
     began = time.monotonic()
     start.set()
-    outcomes = [results.get() for _ in workers]
+    try:
+        # Generous: even at 50 messages/s this is enough; a crashed sender must not hang us.
+        outcomes = [results.get(timeout=max(120, len(recipients) / 50)) for _ in workers]
+    except queue.Empty:
+        for worker in workers:
+            worker.terminate()
+        raise RuntimeError("a floor process did not finish") from None
     for worker in workers:
         worker.join()
         if worker.exitcode != 0:

@@ -265,7 +265,8 @@ def table_format(results: dict) -> str:
     rows = results["rows"]
     lines = [
         f"lansnytt benchmark · {results['started']} · {results['machine']['cpus']} CPUs · "
-        f"N={results['n']}",
+        f"N={results['n']} · load {results['machine']['load_average_start'][0]:.1f} → "
+        f"{results['machine']['load_average_end'][0]:.1f}",
         "",
         f"{'contender':<34}{'msg/s':>10}{'seconds':>10}{'msgs':>9}{'KB/msg':>8}"
         f"{'sink CPU':>10}  peak RSS (MiB)",
@@ -364,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            # Other work on the machine skews every row; the load says how much there was.
+            "load_average_start": [round(value, 2) for value in os.getloadavg()],
         },
         "n": options.n,
         "rows": {},
@@ -389,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         sink.stop()
 
     results["total_seconds"] = round(time.monotonic() - _STARTED, 1)
+    results["machine"]["load_average_end"] = [round(value, 2) for value in os.getloadavg()]
     summary_compute(results)
     path = results_write(results, options.results_dir)
     print(table_format(results))
