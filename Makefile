@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/lansnytt
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
+# e.g. make bench BENCH_ARGS="--quick" or BENCH_ARGS="--n 50000 --skip-peer"
+BENCH_ARGS ?=
 
 .PHONY: demo test lint format bench system-deps clean
 
@@ -39,7 +41,7 @@ test: $(STAMP) system-deps lint
 		$(VENV)/bin/pytest --junitxml=var/test-results/junit.xml $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

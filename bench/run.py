@@ -1,0 +1,404 @@
+"""The benchmark: floor, lansnytt and django-newsletter, side by side in one run.
+
+    .venv/bin/python bench/run.py [--n 20000] [--sizes 10000,100000] [--skip-peer] [--quick]
+
+One loopback SMTP sink (bench/sink.py, its own process) receives everything. In order:
+floor with 1 and 2 processes, lansnytt with 1 and 2 workers at N, lansnytt at each of the
+sizes (plan time, peak RSS per worker), then the peer. Prints the table and writes it as
+JSON to bench/results/<timestamp>.json and bench/results/latest.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_DIR))
+
+from bench.content import recipient_values  # noqa: E402
+from bench.databases import database_ensure  # noqa: E402
+from bench.floor import floor_run  # noqa: E402
+from bench.sink import SinkProcess  # noqa: E402
+
+TARGET_FLOOR_RATIO = 0.70
+TARGET_PEER_RATIO = 5.0
+TARGET_PLAN_SECONDS = 2.0
+TARGET_RSS_GROWTH = 0.10
+
+_STARTED = time.monotonic()
+
+
+def say(text: str) -> None:
+    print(f"[{time.monotonic() - _STARTED:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+def options_parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark lansnytt against the smtplib floor and django-newsletter."
+    )
+    parser.add_argument(
+        "--n", type=int, default=20_000, help="recipients for the throughput rows (20000)"
+    )
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="comma-separated recipient counts for the plan-time and memory rows",
+    )
+    parser.add_argument("--skip-peer", action="store_true", help="leave out django-newsletter")
+    parser.add_argument(
+        "--quick", action="store_true", help="a fast check of the harness: N=2000, sizes 1000,5000"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lansnytt_bench"
+        ),
+    )
+    parser.add_argument(
+        "--peer-database-url",
+        default=os.environ.get(
+            "BENCH_PEER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lansnytt_bench_peer"
+        ),
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8")
+    )
+    parser.add_argument("--results-dir", type=Path, default=REPO_DIR / "bench" / "results")
+    options = parser.parse_args(argv)
+    if options.quick:
+        options.n = 2_000
+        options.sizes = "1000,5000"
+    try:
+        options.sizes = [int(size) for size in options.sizes.split(",") if size.strip()]
+    except ValueError:
+        parser.error(f"--sizes must be comma-separated integers, not {options.sizes!r}")
+    if options.n < 1 or any(size < 1 for size in options.sizes):
+        parser.error("--n and --sizes must be positive")
+    return options
+
+
+def sink_measure(sink: SinkProcess, expected: int, run) -> dict:
+    """Run one contender against a freshly reset sink; rate from the sink's message count."""
+    sink.reset()
+    cpu_before = sink.cpu_seconds()
+    outcome = run()
+    cpu = sink.cpu_seconds() - cpu_before
+    stats = sink.stats()
+    seconds = outcome["seconds"]
+    row = {
+        **outcome,
+        "messages": stats["messages"],
+        "expected_messages": expected,
+        "seconds": round(seconds, 3),
+        "messages_per_second": round(stats["messages"] / seconds, 1) if seconds else None,
+        "bytes_per_message": round(stats["bytes"] / stats["messages"]) if stats["messages"] else 0,
+        "connections": stats["connections"],
+        # Share of one core the sink used: near 100 % would mean the sink is the limit.
+        "sink_cpu_share": round(cpu / seconds, 3) if seconds else None,
+    }
+    if stats["messages"] != expected:
+        row["error"] = f"sink counted {stats['messages']} messages, expected {expected}"
+    return row
+
+
+def floor_measure(options, sink: SinkProcess, results: dict) -> None:
+    recipients = recipient_values(options.n)
+    for processes in (1, 2):
+        say(f"floor: {options.n} messages over {processes} process(es)")
+        results["rows"][f"floor_{processes}"] = sink_measure(
+            sink,
+            options.n,
+            lambda processes=processes: floor_run(
+                host="127.0.0.1", port=sink.port, recipients=recipients, processes=processes
+            ),
+        )
+
+
+def unavailable(reason: str) -> dict:
+    return {"unavailable": reason}
+
+
+def failed(step: str) -> dict:
+    say(f"{step} failed:\n{traceback.format_exc()}")
+    return {"unavailable": f"failed: {sys.exc_info()[1]}"}
+
+
+def django_setup(options: argparse.Namespace, sink: SinkProcess) -> None:
+    # Production-like settings: DEBUG off (no query log, no debug overhead), real broker and
+    # SMTP. The secret is only ever used for this throwaway database.
+    os.environ.update(
+        {
+            "DATABASE_URL": options.database_url,
+            "REDIS_URL": options.redis_url,
+            "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-only-secret-key-for-a-throwaway-database-0123456789",
+            "CACHE_KEY_PREFIX": "lansnytt-bench",
+            "DJANGO_SETTINGS_MODULE": "lansnytt.settings",
+        }
+    )
+    os.chdir(REPO_DIR)
+    import django
+
+    django.setup()
+
+
+def lansnytt_measure(options, sink: SinkProcess, results: dict) -> None:
+    from bench import lansnytt_runner as runner
+
+    rows = results["rows"]
+    say(f"lansnytt: migrating {options.database_url.rsplit('/', 1)[-1]}")
+    runner.migrate()
+    say(f"lansnytt: building {options.n} subscribers and issue bench-1")
+    began = time.monotonic()
+    runner.prepare_data(options.n)
+    results["lansnytt_data_seconds"] = round(time.monotonic() - began, 2)
+
+    try:
+        results["render"] = runner.measure_render()
+    except runner.PipelineUnavailable as error:
+        results["render"] = unavailable(str(error))
+    except Exception:
+        results["render"] = failed("render")
+    try:
+        results["personalise"] = runner.measure_personalise(min(options.n, 2000))
+    except runner.PipelineUnavailable as error:
+        results["personalise"] = unavailable(str(error))
+    except Exception:
+        results["personalise"] = failed("personalisation")
+
+    reason = runner.pipeline_available()
+    for workers in (1, 2):
+        key = f"lansnytt_{workers}"
+        if reason:
+            rows[key] = unavailable(reason)
+            continue
+        say(f"lansnytt: sending to {options.n} with {workers} worker(s)")
+        try:
+            rows[key] = sink_measure(
+                sink,
+                options.n,
+                lambda workers=workers: runner.run_pipeline(
+                    workers=workers, n=options.n, sink=sink
+                ),
+            )
+        except Exception:
+            rows[key] = failed(key)
+
+    results["sizes"] = {}
+    for size in options.sizes:
+        if reason:
+            results["sizes"][str(size)] = unavailable(reason)
+            continue
+        say(f"lansnytt: {size} subscribers, 2 workers (plan time, memory)")
+        try:
+            runner.prepare_data(size)
+            plan = runner.measure_plan()
+            row = sink_measure(
+                sink, size, lambda size=size: runner.run_pipeline(workers=2, n=size, sink=sink)
+            )
+            results["sizes"][str(size)] = {**row, "plan_seconds": round(plan["seconds"], 3)}
+        except Exception:
+            results["sizes"][str(size)] = failed(f"size {size}")
+
+
+def peer_measure(options, sink: SinkProcess, results: dict) -> None:
+    from bench.peer import Peer
+
+    peer = Peer(var_dir=REPO_DIR / "var" / "bench", database_url=options.peer_database_url)
+    say("peer: installing django-newsletter into var/bench/peer-venv (once)")
+    peer.install()
+    peer.generate()
+    database_ensure(options.peer_database_url)
+    say(f"peer: building {options.n} subscriptions and a prepared submission")
+    peer.prepare(options.n)
+    say(f"peer: submit_newsletter to {options.n}")
+    results["rows"]["peer"] = sink_measure(sink, options.n, lambda: peer.run(sink_port=sink.port))
+
+
+def _ratio(numerator: dict, denominator: dict) -> float | None:
+    a = numerator.get("messages_per_second")
+    b = denominator.get("messages_per_second")
+    return round(a / b, 3) if a and b else None
+
+
+def summary_compute(results: dict) -> None:
+    rows = results["rows"]
+    empty: dict = {}
+    results["ratios"] = {
+        "lansnytt_1_over_floor_1": _ratio(rows.get("lansnytt_1", empty), rows["floor_1"]),
+        "lansnytt_2_over_floor_2": _ratio(rows.get("lansnytt_2", empty), rows["floor_2"]),
+        "lansnytt_2_over_peer": _ratio(rows.get("lansnytt_2", empty), rows.get("peer", empty)),
+        "lansnytt_1_over_peer": _ratio(rows.get("lansnytt_1", empty), rows.get("peer", empty)),
+    }
+    sizes = results.get("sizes", {})
+    measured = [sizes[key] for key in sorted(sizes, key=int) if "peak_rss_per_worker" in sizes[key]]
+    if len(measured) >= 2:
+        small = max(measured[0]["peak_rss_per_worker"])
+        large = max(measured[-1]["peak_rss_per_worker"])
+        results["rss_growth_smallest_to_largest"] = round(large / small - 1, 3) if small else None
+
+
+def _rate(row: dict) -> str:
+    if "unavailable" in row:
+        return f"n/a ({row['unavailable']})"
+    text = f"{row['messages_per_second']:>9.1f}"
+    return text + (f"  !! {row['error']}" if "error" in row else "")
+
+
+def _verdict(value, target, *, at_least: bool) -> str:
+    if value is None:
+        return "n/a"
+    met = value >= target if at_least else value <= target
+    return (
+        f"{value:.2f} ({'met' if met else 'NOT met'}; target {'≥' if at_least else '≤'} {target})"
+    )
+
+
+def table_format(results: dict) -> str:
+    rows = results["rows"]
+    lines = [
+        f"lansnytt benchmark · {results['started']} · {results['machine']['cpus']} CPUs · "
+        f"N={results['n']} · load {results['machine']['load_average_start'][0]:.1f} → "
+        f"{results['machine']['load_average_end'][0]:.1f}",
+        "",
+        f"{'contender':<34}{'msg/s':>10}{'seconds':>10}{'msgs':>9}{'KB/msg':>8}"
+        f"{'sink CPU':>10}  peak RSS (MiB)",
+    ]
+    labels = {
+        "floor_1": "floor, 1 process (smtplib)",
+        "floor_2": "floor, 2 processes (smtplib)",
+        "lansnytt_1": "lansnytt, 1 worker",
+        "lansnytt_2": "lansnytt, 2 workers",
+        "peer": "django-newsletter (peer)",
+    }
+    for key, label in labels.items():
+        row = rows.get(key)
+        if row is None:
+            lines.append(f"{label:<34}{'skipped':>10}")
+            continue
+        if "unavailable" in row:
+            lines.append(f"{label:<34}{_rate(row)}")
+            continue
+        rss = ", ".join(f"{value:.0f}" for value in row.get("peak_rss_per_worker", []))
+        rss = rss or ", ".join(f"{value:.0f}" for value in row.get("peak_rss_mib", []))
+        lines.append(
+            f"{label:<34}{_rate(row)}{row['seconds']:>10.1f}{row['messages']:>9}"
+            f"{row['bytes_per_message'] / 1000:>8.1f}{row['sink_cpu_share'] * 100:>9.0f}%"
+            f"  {rss}"
+        )
+    ratios = results["ratios"]
+    lines += [
+        "",
+        "lansnytt / floor, 1 process:   "
+        + _verdict(ratios["lansnytt_1_over_floor_1"], TARGET_FLOOR_RATIO, at_least=True),
+        "lansnytt / floor, 2 processes: "
+        + _verdict(ratios["lansnytt_2_over_floor_2"], TARGET_FLOOR_RATIO, at_least=True),
+        "lansnytt (2 workers) / peer:   "
+        + _verdict(ratios["lansnytt_2_over_peer"], TARGET_PEER_RATIO, at_least=True),
+        "lansnytt (1 worker) / peer:    "
+        + _verdict(ratios["lansnytt_1_over_peer"], TARGET_PEER_RATIO, at_least=True),
+        "",
+    ]
+    render = results.get("render", {})
+    if "unavailable" in render:
+        lines.append(f"render per issue:              n/a ({render['unavailable']})")
+    else:
+        lines.append(
+            f"render per issue:              {render['seconds'] * 1000:.0f} ms "
+            f"(html + text {render['html_text_bytes'] / 1000:.1f} KB)"
+        )
+    personalise = results.get("personalise", {})
+    if "unavailable" in personalise:
+        lines.append(f"personalisation per recipient: n/a ({personalise['unavailable']})")
+    elif personalise:
+        lines.append(
+            f"personalisation per recipient: {personalise['seconds'] * 1e6:.0f} µs "
+            f"({personalise['method']}; message {personalise['message_bytes'] / 1000:.1f} KB)"
+        )
+    lines += [
+        "",
+        f"{'subscribers':<14}{'plan (s)':>10}{'msg/s (2 workers)':>20}  peak RSS per worker",
+    ]
+    for size, row in results.get("sizes", {}).items():
+        if "unavailable" in row:
+            lines.append(f"{size:<14}n/a ({row['unavailable']})")
+            continue
+        plan = row.get("plan_seconds")
+        plan_text = f"{plan:.2f}" if plan is not None else "n/a"
+        rss = ", ".join(f"{value:.0f} MiB" for value in row["peak_rss_per_worker"])
+        lines.append(f"{size:<14}{plan_text:>10}{_rate(row):>20}  {rss}")
+    largest = max(results.get("sizes", {"0": {}}), key=int)
+    largest_plan = results.get("sizes", {}).get(largest, {}).get("plan_seconds")
+    lines += [
+        "",
+        f"plan time at {largest}:  " + _verdict(largest_plan, TARGET_PLAN_SECONDS, at_least=False),
+        "worker RSS growth, smallest → largest size: "
+        + _verdict(
+            results.get("rss_growth_smallest_to_largest"), TARGET_RSS_GROWTH, at_least=False
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def results_write(results: dict, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(results, indent=2, ensure_ascii=False) + "\n"
+    path = directory / f"{stamp}.json"
+    path.write_text(text)
+    (directory / "latest.json").write_text(text)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = options_parse(argv)
+    results: dict = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            # Other work on the machine skews every row; the load says how much there was.
+            "load_average_start": [round(value, 2) for value in os.getloadavg()],
+        },
+        "n": options.n,
+        "rows": {},
+    }
+    sink = SinkProcess()
+    try:
+        say(f"sink listening on 127.0.0.1:{sink.port}")
+        floor_measure(options, sink, results)
+
+        database_ensure(options.database_url)
+        django_setup(options, sink)
+        try:
+            lansnytt_measure(options, sink, results)
+        except Exception:
+            results["rows"]["lansnytt_1"] = failed("lansnytt")
+
+        if not options.skip_peer:
+            try:
+                peer_measure(options, sink, results)
+            except Exception:
+                results["rows"]["peer"] = failed("peer")
+    finally:
+        sink.stop()
+
+    results["total_seconds"] = round(time.monotonic() - _STARTED, 1)
+    results["machine"]["load_average_end"] = [round(value, 2) for value in os.getloadavg()]
+    summary_compute(results)
+    path = results_write(results, options.results_dir)
+    print(table_format(results))
+    print(f"\n(total {results['total_seconds']:.0f} s; figures in {path.relative_to(REPO_DIR)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
