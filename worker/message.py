@@ -15,6 +15,7 @@ from __future__ import annotations
 import binascii
 import functools
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from email.header import Header
@@ -111,12 +112,22 @@ class MessageTemplate:
     language: str = "sv"
 
     def render(self, recipient: Recipient, *, date: str | None = None) -> bytes:
-        values = _slot_values(
-            recipient, date=date or formatdate(localtime=True), language=self.language
-        )
+        values = _slot_values(recipient, date=date or _date_now(), language=self.language)
         return b"".join(
             chunk if isinstance(chunk, bytes) else values[chunk] for chunk in self.chunks
         )
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _date_now() -> str:
+    """The Date header for now; formatted once per second, not once per message."""
+    global _date_cache
+    second = int(time.time())
+    if _date_cache[0] != second:
+        _date_cache = (second, formatdate(second, localtime=True))
+    return _date_cache[1]
 
 
 def _slot_values(recipient: Recipient, *, date: str, language: str) -> dict[str, bytes]:

@@ -11,13 +11,21 @@ second ordinary dispatch of the same issue add only the people not yet planned.
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from subscribers.models import Segment
 from subscribers.selectors import subscribers_mailable
 
 from .models import Delivery, DeliveryStatus, Dispatch
+
+# Planning at least this many rows refreshes the table's statistics (see dispatch_plan).
+ANALYZE_AFTER_ROWS = 1000
+
+
+def _deliveries_analyze() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(Delivery._meta.db_table)}")
 
 
 def dispatch_segments(dispatch: Dispatch) -> list[Segment]:
@@ -65,5 +73,10 @@ def dispatch_plan(*, dispatch: Dispatch) -> int:
     Dispatch.objects.filter(pk=dispatch.pk).update(
         planned_count=inserted, planned_at=timezone.now()
     )
+    if connection.vendor == "postgresql" and inserted >= ANALYZE_AFTER_ROWS:
+        # Without fresh statistics PostgreSQL takes the just-filled table for a small one and
+        # plans every batch's claim as a scan of all deliveries and subscribers. Runs after
+        # commit (the rows must be visible) and before the start task is enqueued.
+        transaction.on_commit(_deliveries_analyze)
     dispatch.planned_count = inserted
     return inserted

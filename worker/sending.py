@@ -22,13 +22,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, PositiveIntegerField, Q, Value, When
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.rendering import issue_render
-from subscribers.models import EMAIL_CHANNELS, Subscriber, SubscriberStatus
-from subscribers.selectors import suppressed_q
+from subscribers.models import EMAIL_CHANNELS, SubscriberStatus, Suppression
 from subscribers.services_bounce import subscriber_mark_bounced
 from subscribers.tokens import PREFERENCES, UNSUBSCRIBE, token_make
 
@@ -37,10 +36,10 @@ from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .ratelimit import SendRate
 from .recording import (
     ClaimedDelivery,
+    SentRecord,
     claims_extend,
     deliveries_release,
     record_failed,
-    record_sent,
     record_transient,
     recorder_make,
     will_retry,
@@ -68,62 +67,39 @@ class BatchResult:
     stopped: bool = False  # the dispatch is not sending (paused, cancelled, done)
 
 
-def _subscriber_exists(**conditions) -> Exists:
-    return Exists(Subscriber.objects.filter(pk=OuterRef("subscriber_id"), **conditions))
+def _skip_reason(status: str | None, channel: str | None, suppressed: bool) -> str | None:
+    """Why a claimed row may no longer be sent, or None when it may."""
+    if status is None or status == SubscriberStatus.ERASED:
+        return SKIP_ERASED
+    if status != SubscriberStatus.ACTIVE:
+        return SKIP_INACTIVE
+    if channel not in EMAIL_CHANNELS:
+        return SKIP_NO_EMAIL
+    if suppressed:
+        return SKIP_SUPPRESSED
+    return None
 
 
 def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
-    """Claim up to `limit` due rows of a dispatch; skip, in the same UPDATE, the ineligible.
+    """Claim up to `limit` due rows of a dispatch; skip, with the reason, the ineligible.
 
-    The SELECT ... FOR UPDATE SKIP LOCKED makes concurrent batches take disjoint rows; the
-    conditional UPDATE re-checks each subscriber as they are now, so an unsubscribe, bounce
-    or erasure during the dispatch is honoured without a query per row.
+    One SELECT ... FOR UPDATE SKIP LOCKED makes concurrent batches take disjoint rows and
+    reads each subscriber as they are now, so an unsubscribe, bounce or erasure during the
+    dispatch is honoured without a query per row. Subscribers are looked up through the
+    claimed rows (a join driven by the LIMIT), never by scanning the subscriber table: the
+    cost of a claim does not grow with the size of the list.
     """
     now = timezone.now()
     with transaction.atomic():
-        ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(dispatch_id=dispatch_id, status=DeliveryStatus.QUEUED)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
-        )
-        if not ids:
-            return []
-        active = {"status": SubscriberStatus.ACTIVE}
-        on_email = {**active, "channel__in": EMAIL_CHANNELS}
-        eligible = Exists(
-            Subscriber.objects.filter(pk=OuterRef("subscriber_id"), **on_email).exclude(
-                suppressed_q()
+            .annotate(
+                suppressed=Exists(
+                    Suppression.objects.filter(email_hash=OuterRef("subscriber__email_hash"))
+                )
             )
-        )
-        Delivery.objects.filter(id__in=ids).update(
-            status=Case(
-                When(eligible, then=Value(DeliveryStatus.SENDING)),
-                default=Value(DeliveryStatus.SKIPPED),
-            ),
-            claimed_until=Case(
-                When(
-                    eligible, then=Value(now + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS))
-                ),
-                default=Value(None),
-            ),
-            attempts=Case(
-                When(eligible, then=F("attempts") + 1),
-                default=F("attempts"),
-                output_field=PositiveIntegerField(),
-            ),
-            finished_at=Case(When(eligible, then=Value(None)), default=Value(now)),
-            last_error=Case(
-                When(eligible, then=F("last_error")),
-                When(_subscriber_exists(**on_email), then=Value(SKIP_SUPPRESSED)),
-                When(_subscriber_exists(**active), then=Value(SKIP_NO_EMAIL)),
-                When(_subscriber_exists(), then=Value(SKIP_INACTIVE)),
-                default=Value(SKIP_ERASED),
-            ),
-        )
-        rows = (
-            Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING)
             .order_by("id")
             .values_list(
                 "id",
@@ -132,9 +108,38 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
                 "subscriber__email",
                 "subscriber__name",
                 "subscriber__language",
-            )
+                "subscriber__status",
+                "subscriber__channel",
+                "suppressed",
+            )[:limit]
         )
-        return [ClaimedDelivery(*row) for row in rows]
+        if not rows:
+            return []
+        claimed: list[ClaimedDelivery] = []
+        skipped: dict[str, list[int]] = {}
+        for row_id, attempts, subscriber_id, email, name, language, status, channel, sup in rows:
+            reason = _skip_reason(status, channel, sup)
+            if reason is None:
+                claimed.append(
+                    ClaimedDelivery(row_id, attempts + 1, subscriber_id, email, name, language)
+                )
+            else:
+                skipped.setdefault(reason, []).append(row_id)
+        if claimed:
+            Delivery.objects.filter(id__in=[row.id for row in claimed]).update(
+                status=DeliveryStatus.SENDING,
+                claimed_until=now + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS),
+                attempts=F("attempts") + 1,
+                finished_at=None,
+            )
+        for reason, ids in skipped.items():
+            Delivery.objects.filter(id__in=ids).update(
+                status=DeliveryStatus.SKIPPED,
+                claimed_until=None,
+                finished_at=now,
+                last_error=reason,
+            )
+        return claimed
 
 
 # Prepared messages per (issue, language, rendering version): built once per process.
@@ -275,8 +280,13 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
                 result.released += deliveries_release(ids=[row.id for row in claimed[index + 1 :]])
                 return
             continue
-        recorder.submit(
-            functools.partial(record_sent, delivery, reply=reply, message_id=recipient.message_id)
+        recorder.sent(
+            SentRecord(
+                delivery=delivery,
+                reply=reply,
+                message_id=recipient.message_id,
+                sent_at=timezone.now(),
+            )
         )
         result.sent += 1
 

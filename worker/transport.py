@@ -90,22 +90,23 @@ class SmtpTransport:
             self.connection = None
 
     def send(self, envelope_from: str, recipient: str, message: bytes) -> str:
-        """Send one message; returns the server's reply to DATA (the 250 line).
+        """Send one message; returns the server's final reply (the 250 line).
 
-        Written with mail/rcpt/data rather than sendmail() because sendmail() throws the
-        final reply away, and that reply (often a queue id) is what proves delivery.
+        `message` is a complete RFC 5322 message with CRLF line ends, as worker.message
+        builds it. Written with the SMTP commands rather than sendmail() because sendmail()
+        throws the final reply away, and that reply (often a queue id) is what proves
+        delivery.
         """
         if self.connection is None:
             self.open()
         connection = self.connection
         try:
-            code, reply = connection.mail(envelope_from)
+            if self._pipelining and (envelope_from + recipient).isascii():
+                code, reply = self._transaction_pipelined(envelope_from, recipient, message)
+            else:
+                code, reply = self._transaction(envelope_from, recipient, message)
             if code == 250:
-                code, reply = connection.rcpt(recipient)
-                if code in (250, 251):
-                    code, reply = connection.data(message)
-                    if code == 250:
-                        return _reply_text(f"{code} ".encode() + reply)
+                return _reply_text(f"{code} ".encode() + reply)
             if code == 421:
                 self.connection = None
                 connection.close()
@@ -122,6 +123,54 @@ class SmtpTransport:
             self.connection = None
             connection.close()
             raise TransportBroken(str(error)) from error
+
+    @property
+    def _pipelining(self) -> bool:
+        return bool(self.connection.does_esmtp and self.connection.has_extn("pipelining"))
+
+    def _transaction(self, envelope_from: str, recipient: str, message: bytes):
+        connection = self.connection
+        code, reply = connection.mail(envelope_from)
+        if code != 250:
+            return code, reply
+        code, reply = connection.rcpt(recipient)
+        if code not in (250, 251):
+            return code, reply
+        return connection.data(message)
+
+    def _transaction_pipelined(self, envelope_from: str, recipient: str, message: bytes):
+        """MAIL, RCPT and DATA in one write (RFC 2920 PIPELINING), then the message.
+
+        Two round trips per message instead of four: on loopback that is most of the cost
+        of a message, and to a remote smarthost it is nearly all of it. The message is
+        dot-stuffed here (RFC 5321 4.5.2) with one bytes.replace instead of smtplib's
+        per-line regular expressions.
+        """
+        connection = self.connection
+        connection.send(
+            f"MAIL FROM:<{envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii")
+        )
+        mail_code, mail_reply = connection.getreply()
+        rcpt_code, rcpt_reply = connection.getreply()
+        data_code, data_reply = connection.getreply()
+        if data_code == 354 and not (mail_code == 250 and rcpt_code in (250, 251)):
+            # A server that opens DATA without a valid recipient leaves us mid-transaction
+            # with nothing sensible to send; drop the connection (transient for this one).
+            raise OSError(f"{data_code} after refused MAIL/RCPT ({mail_code}/{rcpt_code})")
+        if mail_code != 250:
+            return mail_code, mail_reply
+        if rcpt_code not in (250, 251):
+            return rcpt_code, rcpt_reply
+        if data_code != 354:
+            return data_code, data_reply
+        if message.startswith(b"."):
+            message = b"." + message
+        if b"\n." in message:
+            message = message.replace(b"\r\n.", b"\r\n..")
+        if not message.endswith(b"\r\n"):
+            message += b"\r\n"
+        connection.send(message + b".\r\n")
+        return connection.getreply()
 
 
 class OutboxTransport:

@@ -38,6 +38,12 @@ class RecordingHandler:
     def release(self) -> None:
         self.hold_after = None
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # Advertise PIPELINING, as production mail servers do, so that the worker's
+        # pipelined path is the one under test (aiosmtpd reads pipelined commands in order).
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         import asyncio
 
