@@ -384,6 +384,10 @@ def run_pipeline(*, workers: int, n: int, sink) -> dict:
     app = _celery_app()
     app.control.purge()
     startup = _django_startup_seconds(env)
+    from newsletter.models import IssueRendering
+
+    # Start from no stored rendering, so the workers' own renders can be counted afterwards.
+    IssueRendering.objects.filter(issue__slug=ISSUE_SLUG).delete()
     processes = _workers_start(workers, env)
     try:
         sink.reset()
@@ -438,6 +442,8 @@ def run_pipeline(*, workers: int, n: int, sink) -> dict:
         # sink accepting the last message. Both are wall-clock times on this machine.
         created_at = Dispatch.objects.get().created_at.timestamp()
         seconds = stats["last"] - created_at
+        # One MJML render per issue and language, however many recipients and workers.
+        renders = IssueRendering.objects.filter(issue__slug=ISSUE_SLUG).count()
     finally:
         _workers_stop(processes)
     return {
@@ -445,6 +451,7 @@ def run_pipeline(*, workers: int, n: int, sink) -> dict:
         "bytes": stats["bytes"],
         "seconds": seconds,
         "command_seconds": command_seconds,
+        "renders": renders,
         # From the command's start to all deliveries visible, minus Django's start-up: an
         # upper bound that includes enqueueing and a worker picking the start task up.
         "plan_seconds_polled": (max(0.0, planned_at[0] - startup) if planned_at else None),

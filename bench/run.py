@@ -306,6 +306,14 @@ def table_format(results: dict) -> str:
         + _verdict(ratios["lansnytt_1_over_peer"], TARGET_PEER_RATIO, at_least=True),
         "",
     ]
+    measured = [*results["rows"].values(), *results.get("sizes", {}).values()]
+    renders = [str(row["renders"]) for row in measured if "renders" in row]
+    if renders:
+        lines.append(
+            "MJML renders per dispatch:     "
+            + ", ".join(renders)
+            + (" (met; target 1 per issue and language)" if set(renders) == {"1"} else " (NOT met)")
+        )
     render = results.get("render", {})
     if "unavailable" in render:
         lines.append(f"render per issue:              n/a ({render['unavailable']})")

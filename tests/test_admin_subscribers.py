@@ -48,6 +48,15 @@ def test_it_speaks_swedish_by_default(admin_client):
     assert 'lang="sv"' in content
 
 
+def test_it_offers_the_language_switch_on_every_admin_page(admin_client):
+    swedish = admin_client.get(reverse("admin:index")).content.decode()
+    assert 'name="language" value="en"' in swedish
+
+    admin_client.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
+    english = admin_client.get(reverse("admin:index")).content.decode()
+    assert 'name="language" value="sv"' in english
+
+
 def test_it_speaks_english_after_the_language_is_switched(admin_client):
     switched = admin_client.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
     assert switched.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
