@@ -160,7 +160,10 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- Sending (worker/) --------------------------------------------------------------------
 # Rows claimed per batch task; one SMTP connection is reused for the whole batch.
-SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=300)
+SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=500)
+# How often (in messages) a running batch looks at its dispatch's status, so that a pause or
+# cancel takes effect within the batch.
+SEND_STATUS_CHECK_EVERY = env.int("SEND_STATUS_CHECK_EVERY", default=50)
 # How many batch tasks of one dispatch may be queued at once (each re-enqueues itself).
 SEND_PARALLEL_BATCHES = env.int("SEND_PARALLEL_BATCHES", default=8)
 # Messages per minute across all workers (kept in Redis); 0 means unlimited.

@@ -48,9 +48,6 @@ from .transport import DeliveryRefused, TransportBroken, transport_make
 
 logger = logging.getLogger(__name__)
 
-# How often (in messages) a batch looks at its dispatch's status to honour a pause or cancel.
-STATUS_CHECK_EVERY = 20
-
 SKIP_ERASED = "Prenumeranten finns inte längre"
 SKIP_INACTIVE = "Prenumeranten är inte längre aktiv"
 SKIP_NO_EMAIL = "Prenumeranten får inte längre e-post"
@@ -228,7 +225,7 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
     claims_renewed = time.monotonic()
     reconnects = 0
     for index, delivery in enumerate(claimed):
-        if index and index % STATUS_CHECK_EVERY == 0:
+        if index and index % settings.SEND_STATUS_CHECK_EVERY == 0:
             status = _dispatch_status(dispatch.pk)
             if status != DispatchStatus.SENDING:
                 rest = [row.id for row in claimed[index:]]

@@ -136,6 +136,7 @@ class WorkerProcesses:
             "REDIS_URL": self.redis_url,
             "EMAIL_URL": self.smtp_url,
             "SEND_BATCH_SIZE": "10",
+            "SEND_STATUS_CHECK_EVERY": "4",
             "SEND_PARALLEL_BATCHES": "4",
             "DELIVERY_CLAIM_SECONDS": "3",
             "DELIVERY_RETRY_BASE_SECONDS": "1",

@@ -51,7 +51,7 @@ def test_it_pauses_within_a_batch_and_resume_finishes_without_resending(celery_w
     at_pause = len(smtp_sink.recipients())
 
     after_pause = settled_count(smtp_sink)
-    # Each running batch notices within STATUS_CHECK_EVERY messages, less than a batch.
+    # Each running batch notices within SEND_STATUS_CHECK_EVERY messages, less than a batch.
     assert after_pause - at_pause <= POOL * BATCH_SIZE
     assert after_pause < len(people)
     dispatch.refresh_from_db()
