@@ -18,9 +18,23 @@ from .models import Subscriber
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell_escape(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+def formula_escape(value: object) -> object:
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe.
+
+    Other values keep their type, so numbers stay numbers in XLSX.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def excel_csv_writer(stream: TextIO):
+    """A csv writer for Swedish Excel: byte order mark, semicolons, CRLF.
+
+    No "sep=;" line: it makes Excel ignore the byte order mark and garble å, ä and ö.
+    """
+    stream.write("\ufeff")
+    return csv.writer(stream, delimiter=";", lineterminator="\r\n")
 
 
 def subscribers_exportable(queryset: QuerySet[Subscriber]) -> QuerySet[Subscriber]:
@@ -77,13 +91,12 @@ def _row(subscriber: Subscriber) -> list[object]:
 
 def subscribers_csv_write(*, subscribers: Iterable[Subscriber], stream: TextIO) -> int:
     """Write the header and one row per subscriber; return the number of rows written."""
-    writer = csv.writer(stream, delimiter=";", lineterminator="\r\n")
-    stream.write("\ufeff")
+    writer = excel_csv_writer(stream)
     writer.writerow(_columns())
     count = 0
     for subscriber in subscribers:
         if subscriber.protected_identity:
             continue  # also when a caller forgot subscribers_exportable()
-        writer.writerow([csv_cell_escape(value) for value in _row(subscriber)])
+        writer.writerow([formula_escape(value) for value in _row(subscriber)])
         count += 1
     return count

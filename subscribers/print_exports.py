@@ -6,7 +6,6 @@ decided in print_runs.py. Each export states where it came from and the total co
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 
@@ -19,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
+from .exporting import excel_csv_writer, formula_escape
 from .print_lists import PrintLine, PrintList
 
 FORMATS = ("csv", "xlsx", "pdf")
@@ -28,7 +28,6 @@ CONTENT_TYPES = {
     "pdf": "application/pdf",
 }
 # Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 TEXT_COLUMNS = ("postal_code",)
 
 
@@ -64,13 +63,6 @@ def _value(line: PrintLine, attribute: str):
     return getattr(line, attribute)
 
 
-def formula_escape(value):
-    """Prefix text that a spreadsheet would run as a formula with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
 def total_summary(print_list: PrintList) -> str:
     return _(
         "Totalt %(total)d ex. = %(recipient_copies)d ex. till %(recipients)d mottagare"
@@ -104,12 +96,9 @@ def postal_lines(line: PrintLine) -> list[str]:
 
 
 def print_list_csv(print_list: PrintList) -> bytes:
-    """Semicolon-separated UTF-8 with BOM and CRLF, the form Swedish Excel opens as is.
-
-    No "sep=;" line: it makes Excel ignore the BOM and garble å, ä and ö.
-    """
+    """Semicolon-separated UTF-8 with BOM and CRLF, the form Swedish Excel opens as is."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer = excel_csv_writer(buffer)
     columns = _columns()
     writer.writerow([header for _attribute, header, _width in columns])
     for line in print_list.lines:
@@ -125,7 +114,7 @@ def print_list_csv(print_list: PrintList) -> bytes:
     total_row[2] = total_summary(print_list)
     total_row[copies_column] = print_list.total_copies
     writer.writerow([formula_escape(value) for value in total_row])
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+    return buffer.getvalue().encode("utf-8")
 
 
 def _sheet_header(sheet, headers: list[str], widths: list[int]) -> None:
