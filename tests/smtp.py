@@ -1,58 +1,95 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it receives.
 
-Use the `smtp_server` fixture; point Django at it with `smtp_server.django_settings()`.
+Use the `smtp_server` fixture. Point the sending pipeline at `smtp_server.url` (EMAIL_URL) or
+Django's mail API at it with `smtp_server.django_settings()`. It can answer chosen recipients
+with a 4xx once or a 5xx always, be slow, or hold every conversation at RCPT (to freeze
+workers mid-dispatch), and it offers PIPELINING as production mail servers do.
 """
 
-import email
+from __future__ import annotations
+
+import asyncio
 import socket
 import threading
 import time
+from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
 
 
-class RecordingHandler:
+class SmtpRecorder:
+    """The aiosmtpd handler, and what the tests ask of the server."""
+
     def __init__(self) -> None:
-        self.envelopes = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd hook
-        with self._lock:
-            self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-class SmtpServer:
-    def __init__(self, controller: Controller, handler: RecordingHandler) -> None:
-        self.controller = controller
-        self.handler = handler
-
-    @property
-    def host(self) -> str:
-        return self.controller.hostname
+        self.lock = threading.Lock()
+        self.received: list[tuple[str, bytes]] = []  # (recipient, message as sent)
+        self.fail_once: dict[str, str] = {}  # address → 4xx reply, used up on first try
+        self.fail_always: dict[str, str] = {}  # address → 5xx reply
+        self.delay = 0.0
+        self.attempts: dict[str, int] = {}
+        # Once this many messages are accepted, RCPT waits until `release()`: the test then
+        # knows every worker is mid-conversation and nothing is between 250 and its record.
+        self.hold_after: int | None = None
+        self.held = 0
+        self.host = "127.0.0.1"
+        self.port = 0
 
     @property
-    def port(self) -> int:
-        return self.controller.port
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
 
-    @property
-    def envelopes(self) -> list:
-        return list(self.handler.envelopes)
+    def release(self) -> None:
+        self.hold_after = None
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        # aiosmtpd reads pipelined commands in order, so it may advertise PIPELINING.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.hold_after is not None and len(self.received) >= self.hold_after:
+            self.held += 1
+            while self.hold_after is not None:
+                await asyncio.sleep(0.01)
+            self.held -= 1
+        with self.lock:
+            self.attempts[address] = self.attempts.get(address, 0) + 1
+            if address in self.fail_always:
+                return self.fail_always[address]
+            if address in self.fail_once:
+                return self.fail_once.pop(address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        with self.lock:
+            for address in envelope.rcpt_tos:
+                self.received.append((address, envelope.original_content))
+            return f"250 OK queued as q{len(self.received)}"
+
+    def recipients(self) -> list[str]:
+        with self.lock:
+            return [address for address, _ in self.received]
+
+    def parsed(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            raw = [content for to, content in self.received if to == address]
+        return [message_from_bytes(content, policy=policy.default) for content in raw]
 
     def messages(self) -> list[EmailMessage]:
-        return [
-            email.message_from_bytes(envelope.original_content, policy=default_policy)
-            for envelope in self.envelopes
-        ]
+        with self.lock:
+            raw = [content for _to, content in self.received]
+        return [message_from_bytes(content, policy=policy.default) for content in raw]
 
     def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
-        while len(self.handler.envelopes) < count:
+        while len(self.received) < count:
             if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} messages, got {len(self.envelopes)}")
+                raise AssertionError(f"expected {count} messages, got {len(self.received)}")
             time.sleep(0.05)
         return self.messages()
 
@@ -69,6 +106,8 @@ class SmtpServer:
 
 
 def free_port() -> int:
+    # aiosmtpd's Controller checks readiness by connecting to the port it was given, so it
+    # needs a real one: ask the kernel for a free port first.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -76,10 +115,11 @@ def free_port() -> int:
 
 @pytest.fixture
 def smtp_server():
-    handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    recorder = SmtpRecorder()
+    recorder.port = free_port()
+    controller = Controller(recorder, hostname=recorder.host, port=recorder.port)
     controller.start()
     try:
-        yield SmtpServer(controller, handler)
+        yield recorder
     finally:
         controller.stop()

@@ -35,22 +35,24 @@ def settled_count(sink, *, quiet: float = 1.0, timeout: float = 30) -> int:
     raise AssertionError("the sink never went quiet")
 
 
-def test_it_pauses_within_a_batch_and_resume_finishes_without_resending(celery_workers, smtp_sink):
+def test_it_pauses_within_a_batch_and_resume_finishes_without_resending(
+    celery_workers, smtp_server
+):
     readers = segment_make(slug="lasare")
     people = [
         subscriber_make(email=f"lasare{n}@example.se", segments=[readers]) for n in range(150)
     ]
     issue = sendable_issue_make()
-    smtp_sink.delay = 0.01
+    smtp_server.delay = 0.01
     celery_workers.start()
     call_command("send_issue", issue.slug)
     dispatch = Dispatch.objects.get()
-    wait_until(lambda: len(smtp_sink.recipients()) >= 30, message="sending never started")
+    wait_until(lambda: len(smtp_server.recipients()) >= 30, message="sending never started")
 
     dispatch_pause(dispatch=dispatch)
-    at_pause = len(smtp_sink.recipients())
+    at_pause = len(smtp_server.recipients())
 
-    after_pause = settled_count(smtp_sink)
+    after_pause = settled_count(smtp_server)
     # Each running batch notices within SEND_STATUS_CHECK_EVERY messages, less than a batch.
     assert after_pause - at_pause <= POOL * BATCH_SIZE
     assert after_pause < len(people)
@@ -64,24 +66,24 @@ def test_it_pauses_within_a_batch_and_resume_finishes_without_resending(celery_w
         lambda: Dispatch.objects.get(pk=dispatch.pk).status == DispatchStatus.DONE,
         message="resumed dispatch did not finish",
     )
-    counts = collections.Counter(smtp_sink.recipients())
+    counts = collections.Counter(smtp_server.recipients())
     assert set(counts) == {person.email for person in people}
     assert max(counts.values()) == 1
 
 
-def test_it_cancels_leaving_the_rest_unsent_and_says_how_many(celery_workers, smtp_sink):
+def test_it_cancels_leaving_the_rest_unsent_and_says_how_many(celery_workers, smtp_server):
     readers = segment_make(slug="lasare")
     for n in range(150):
         subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
     issue = sendable_issue_make()
-    smtp_sink.delay = 0.01
+    smtp_server.delay = 0.01
     celery_workers.start()
     call_command("send_issue", issue.slug)
     dispatch = Dispatch.objects.get()
-    wait_until(lambda: len(smtp_sink.recipients()) >= 30, message="sending never started")
+    wait_until(lambda: len(smtp_server.recipients()) >= 30, message="sending never started")
 
     dispatch_cancel(dispatch=dispatch)
-    received = settled_count(smtp_sink)
+    received = settled_count(smtp_server)
 
     dispatch.refresh_from_db()
     assert dispatch.status == DispatchStatus.CANCELLED
@@ -99,7 +101,7 @@ def test_it_cancels_leaving_the_rest_unsent_and_says_how_many(celery_workers, sm
 
 
 def test_it_mails_only_the_not_yet_mailed_when_sent_again_to_an_overlapping_segment(
-    celery_workers, smtp_sink
+    celery_workers, smtp_server
 ):
     libraries = segment_make(slug="bibliotek")
     politics = segment_make(slug="politik")
@@ -125,33 +127,33 @@ def test_it_mails_only_the_not_yet_mailed_when_sent_again_to_an_overlapping_segm
     )
 
     assert second.planned_count == len(only_politics)
-    counts = collections.Counter(smtp_sink.recipients())
+    counts = collections.Counter(smtp_server.recipients())
     everyone = {s.email for s in only_libraries + both + only_politics}
     assert set(counts) == everyone
     assert max(counts.values()) == 1
 
 
-def test_it_skips_a_subscriber_who_unsubscribes_during_the_dispatch(celery_workers, smtp_sink):
+def test_it_skips_a_subscriber_who_unsubscribes_during_the_dispatch(celery_workers, smtp_server):
     readers = segment_make(slug="lasare")
     people = [subscriber_make(email=f"lasare{n}@example.se", segments=[readers]) for n in range(60)]
     leaver = people[-1]
     issue = sendable_issue_make()
-    smtp_sink.hold_after = 5
+    smtp_server.hold_after = 5
     celery_workers.start()
     call_command("send_issue", issue.slug)
     dispatch = Dispatch.objects.get()
-    wait_until(lambda: smtp_sink.held >= 1, message="sending never started")
+    wait_until(lambda: smtp_server.held >= 1, message="sending never started")
     assert Delivery.objects.get(subscriber=leaver).status == DeliveryStatus.QUEUED
 
     Subscriber.objects.filter(pk=leaver.pk).update(status=SubscriberStatus.UNSUBSCRIBED)
-    smtp_sink.release()
+    smtp_server.release()
 
     wait_until(
         lambda: Dispatch.objects.get(pk=dispatch.pk).status == DispatchStatus.DONE,
         message="dispatch did not finish",
     )
-    assert leaver.email not in smtp_sink.recipients()
-    assert len(smtp_sink.recipients()) == len(people) - 1
+    assert leaver.email not in smtp_server.recipients()
+    assert len(smtp_server.recipients()) == len(people) - 1
     skipped = Delivery.objects.get(subscriber=leaver)
     assert skipped.status == DeliveryStatus.SKIPPED
     assert skipped.last_error == "Prenumeranten är inte längre aktiv"

@@ -16,24 +16,26 @@ pytestmark = [
 ]
 
 
-def test_it_completes_after_a_kill_with_no_duplicates_and_nobody_missing(celery_workers, smtp_sink):
+def test_it_completes_after_a_kill_with_no_duplicates_and_nobody_missing(
+    celery_workers, smtp_server
+):
     readers = segment_make(slug="lasare")
     people = [
         subscriber_make(email=f"lasare{n}@example.se", segments=[readers]) for n in range(120)
     ]
     issue = sendable_issue_make()
-    smtp_sink.hold_after = 35
+    smtp_server.hold_after = 35
     first = celery_workers.start()
 
     call_command("send_issue", issue.slug)
     dispatch = Dispatch.objects.get()
 
     # Both pool processes are waiting on RCPT with claimed rows, none between 250 and record.
-    wait_until(lambda: smtp_sink.held >= 2, timeout=60, message="workers never got held")
+    wait_until(lambda: smtp_server.held >= 2, timeout=60, message="workers never got held")
     assert Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()
     celery_workers.kill(first)
-    smtp_sink.release()
-    sent_before_restart = len(smtp_sink.recipients())
+    smtp_server.release()
+    sent_before_restart = len(smtp_server.recipients())
     assert 35 <= sent_before_restart < len(people)
 
     celery_workers.start()
@@ -43,7 +45,7 @@ def test_it_completes_after_a_kill_with_no_duplicates_and_nobody_missing(celery_
         timeout=90,
         message="dispatch did not complete after the restart",
     )
-    counts = collections.Counter(smtp_sink.recipients())
+    counts = collections.Counter(smtp_server.recipients())
     duplicates = [address for address, count in counts.items() if count > 1]
     missing = {person.email for person in people} - set(counts)
     assert duplicates == []

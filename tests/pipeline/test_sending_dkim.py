@@ -12,7 +12,7 @@ from worker.services import dispatch_test_send
 pytestmark = pytest.mark.django_db
 
 
-def test_it_signs_with_dkim_when_a_key_is_configured(smtp_sink, settings, tmp_path):
+def test_it_signs_with_dkim_when_a_key_is_configured(smtp_server, settings, tmp_path):
     key = tmp_path / "dkim.pem"
     subprocess.run(
         ["openssl", "genrsa", "-traditional", "-out", str(key), "2048"],
@@ -24,14 +24,14 @@ def test_it_signs_with_dkim_when_a_key_is_configured(smtp_sink, settings, tmp_pa
         check=True,
         capture_output=True,
     ).stdout
-    settings.EMAIL_URL = smtp_sink.url
+    settings.EMAIL_URL = smtp_server.url
     settings.DKIM_PRIVATE_KEY_PATH = str(key)
     settings.DKIM_SELECTOR = "lansnytt"
     settings.DKIM_DOMAIN = "example.org"
 
     dispatch_test_send(issue=sendable_issue_make(), emails=["granskare@example.se"])
 
-    [(_, raw)] = smtp_sink.messages
+    [(_, raw)] = smtp_server.received
     assert raw.startswith(b"DKIM-Signature:")
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public_der)
 

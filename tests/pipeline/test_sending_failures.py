@@ -20,11 +20,11 @@ def finished(dispatch_id: int):
     return dispatch if dispatch.is_final or dispatch.status == DispatchStatus.PAUSED else None
 
 
-def test_it_delivers_once_after_a_temporary_refusal(celery_workers, smtp_sink):
+def test_it_delivers_once_after_a_temporary_refusal(celery_workers, smtp_server):
     readers = segment_make(slug="lasare")
     subscriber_make(email="forst@example.se", segments=[readers])
     busy = subscriber_make(email="upptagen@example.se", segments=[readers])
-    smtp_sink.fail_once[busy.email] = "451 4.7.1 Försök igen senare"
+    smtp_server.fail_once[busy.email] = "451 4.7.1 Försök igen senare"
     issue = sendable_issue_make()
     celery_workers.start()
 
@@ -32,20 +32,20 @@ def test_it_delivers_once_after_a_temporary_refusal(celery_workers, smtp_sink):
 
     dispatch = wait_until(lambda: finished(Dispatch.objects.get().pk), message="not finished")
     assert dispatch.status == DispatchStatus.DONE
-    assert smtp_sink.recipients().count(busy.email) == 1
-    assert smtp_sink.attempts[busy.email] == 2
+    assert smtp_server.recipients().count(busy.email) == 1
+    assert smtp_server.attempts[busy.email] == 2
     delivery = Delivery.objects.get(subscriber=busy)
     assert delivery.status == DeliveryStatus.SENT
     assert delivery.attempts == 2
 
 
 def test_it_fails_a_permanent_refusal_without_retrying_and_suppresses_unknown_users(
-    celery_workers, smtp_sink
+    celery_workers, smtp_server
 ):
     readers = segment_make(slug="lasare")
     subscriber_make(email="finns@example.se", segments=[readers])
     gone = subscriber_make(email="finns.inte@example.se", segments=[readers])
-    smtp_sink.fail_always[gone.email] = "550 5.1.1 Mailbox does not exist"
+    smtp_server.fail_always[gone.email] = "550 5.1.1 Mailbox does not exist"
     issue = sendable_issue_make()
     celery_workers.start()
 
@@ -54,7 +54,7 @@ def test_it_fails_a_permanent_refusal_without_retrying_and_suppresses_unknown_us
     dispatch = wait_until(lambda: finished(Dispatch.objects.get().pk), message="not finished")
     assert dispatch.status == DispatchStatus.DONE
     assert "1 leveranser misslyckades" in dispatch.status_reason
-    assert smtp_sink.attempts[gone.email] == 1
+    assert smtp_server.attempts[gone.email] == 1
     delivery = Delivery.objects.get(subscriber=gone)
     assert delivery.status == DeliveryStatus.FAILED
     assert "5.1.1" in delivery.smtp_reply
@@ -62,11 +62,11 @@ def test_it_fails_a_permanent_refusal_without_retrying_and_suppresses_unknown_us
     assert Suppression.objects.filter(email=gone.email, reason="bounced").exists()
 
 
-def test_it_pauses_itself_when_most_deliveries_fail(celery_workers, smtp_sink):
+def test_it_pauses_itself_when_most_deliveries_fail(celery_workers, smtp_server):
     readers = segment_make(slug="lasare")
     for n in range(100):
         person = subscriber_make(email=f"person{n}@example.se", segments=[readers])
-        smtp_sink.fail_always[person.email] = "554 5.7.1 Rejected by policy"
+        smtp_server.fail_always[person.email] = "554 5.7.1 Rejected by policy"
     issue = sendable_issue_make()
     celery_workers.start()
 
@@ -79,12 +79,12 @@ def test_it_pauses_itself_when_most_deliveries_fail(celery_workers, smtp_sink):
 
 
 def test_it_waits_with_a_progress_bar_and_exits_non_zero_after_failures(
-    celery_workers, smtp_sink, capsys
+    celery_workers, smtp_server, capsys
 ):
     readers = segment_make(slug="lasare")
     subscriber_make(email="ok@example.se", segments=[readers])
     rejected = subscriber_make(email="nej@example.se", segments=[readers])
-    smtp_sink.fail_always[rejected.email] = "554 5.7.1 Rejected"
+    smtp_server.fail_always[rejected.email] = "554 5.7.1 Rejected"
     issue = sendable_issue_make()
     celery_workers.start()
 
@@ -96,7 +96,7 @@ def test_it_waits_with_a_progress_bar_and_exits_non_zero_after_failures(
     assert "100%" in output and "1 skickade, 1 misslyckade" in output
 
 
-def test_it_waits_and_exits_normally_when_everyone_got_it(celery_workers, smtp_sink, capsys):
+def test_it_waits_and_exits_normally_when_everyone_got_it(celery_workers, smtp_server, capsys):
     readers = segment_make(slug="lasare")
     subscriber_make(email="ok@example.se", segments=[readers])
     celery_workers.start()

@@ -20,7 +20,9 @@ def dispatch_finished(dispatch_id: int) -> Dispatch | None:
     return dispatch if dispatch.is_final else None
 
 
-def test_it_mails_every_eligible_recipient_exactly_once_and_nobody_else(celery_workers, smtp_sink):
+def test_it_mails_every_eligible_recipient_exactly_once_and_nobody_else(
+    celery_workers, smtp_server
+):
     libraries = segment_make(slug="bibliotek")
     politics = segment_make(slug="politik")
     other = segment_make(slug="ovriga")
@@ -54,11 +56,11 @@ def test_it_mails_every_eligible_recipient_exactly_once_and_nobody_else(celery_w
     )
     expected = sorted([s.email for s in eligible] + [in_both.email, both_channels.email])
     assert dispatch.status == DispatchStatus.DONE
-    assert sorted(smtp_sink.recipients()) == expected
+    assert sorted(smtp_server.recipients()) == expected
     assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(expected)
 
 
-def test_it_sends_a_message_with_the_list_headers_and_both_parts(celery_workers, smtp_sink):
+def test_it_sends_a_message_with_the_list_headers_and_both_parts(celery_workers, smtp_server):
     from django.conf import settings
 
     from subscribers.tokens import UNSUBSCRIBE, token_subscriber
@@ -71,7 +73,7 @@ def test_it_sends_a_message_with_the_list_headers_and_both_parts(celery_workers,
     call_command("send_issue", issue.slug)
 
     wait_until(lambda: dispatch_finished(Dispatch.objects.get().pk), message="not finished")
-    [message] = smtp_sink.parsed(asa.email)
+    [message] = smtp_server.parsed(asa.email)
     assert message["From"].addresses[0].display_name == "Länsnytt"
     assert message["To"].addresses[0].display_name == "Åsa Öberg"
     assert message["To"].addresses[0].addr_spec == asa.email
@@ -95,7 +97,7 @@ def test_it_sends_a_message_with_the_list_headers_and_both_parts(celery_workers,
     assert delivery.smtp_reply.startswith("250 ")
 
 
-def test_it_lets_no_name_inject_a_header(celery_workers, smtp_sink):
+def test_it_lets_no_name_inject_a_header(celery_workers, smtp_server):
     readers = segment_make(slug="lasare")
     sneaky = subscriber_make(
         email="eva@example.se",
@@ -108,8 +110,8 @@ def test_it_lets_no_name_inject_a_header(celery_workers, smtp_sink):
     call_command("send_issue", issue.slug)
 
     wait_until(lambda: dispatch_finished(Dispatch.objects.get().pk), message="not finished")
-    assert smtp_sink.recipients() == [sneaky.email]
-    [message] = smtp_sink.parsed(sneaky.email)
+    assert smtp_server.recipients() == [sneaky.email]
+    [message] = smtp_server.parsed(sneaky.email)
     assert message["Bcc"] is None
     assert message["X-Injected"] is None
     assert len(message.get_all("To")) == 1

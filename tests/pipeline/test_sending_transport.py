@@ -11,8 +11,8 @@ MESSAGE = (
 
 
 @pytest.fixture(params=[True, False], ids=["pipelined", "plain"])
-def transport(request, smtp_sink):
-    transport = SmtpTransport(smtp_sink.url, timeout=10)
+def transport(request, smtp_server):
+    transport = SmtpTransport(smtp_server.url, timeout=10)
     transport.open()
     if not request.param:
         # A server that does not offer PIPELINING gets one command at a time.
@@ -22,18 +22,18 @@ def transport(request, smtp_sink):
     transport.close()
 
 
-def test_it_delivers_lines_starting_with_a_dot_unchanged(transport, smtp_sink):
+def test_it_delivers_lines_starting_with_a_dot_unchanged(transport, smtp_server):
     reply = transport.send("lansnytt@example.org", "karin.lind@example.se", MESSAGE)
 
     assert reply.startswith("250 OK queued as")
-    [(address, content)] = smtp_sink.messages
+    [(address, content)] = smtp_server.received
     assert address == "karin.lind@example.se"
     assert content.replace(b"\r\n", b"\n") == MESSAGE.replace(b"\r\n", b"\n")
 
 
-def test_it_keeps_the_connection_usable_after_a_refused_recipient(transport, smtp_sink):
-    smtp_sink.fail_always["okand@example.se"] = "550 5.1.1 User unknown"
-    smtp_sink.fail_once["full@example.se"] = "452 4.2.2 Mailbox full"
+def test_it_keeps_the_connection_usable_after_a_refused_recipient(transport, smtp_server):
+    smtp_server.fail_always["okand@example.se"] = "550 5.1.1 User unknown"
+    smtp_server.fail_once["full@example.se"] = "452 4.2.2 Mailbox full"
 
     with pytest.raises(DeliveryRefused) as permanent:
         transport.send("lansnytt@example.org", "okand@example.se", MESSAGE)
@@ -44,4 +44,4 @@ def test_it_keeps_the_connection_usable_after_a_refused_recipient(transport, smt
 
     assert permanent.value.permanent and permanent.value.unknown_recipient
     assert not transient.value.permanent and transient.value.code == 452
-    assert smtp_sink.recipients() == ["full@example.se", "karin.lind@example.se"]
+    assert smtp_server.recipients() == ["full@example.se", "karin.lind@example.se"]
