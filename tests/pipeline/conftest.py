@@ -42,10 +42,11 @@ def _database_url() -> str:
 class WorkerProcesses:
     """Starts `celery -A worker worker` (with embedded beat) against the test database."""
 
-    def __init__(self, *, smtp_url: str, redis_url: str, log_dir: Path) -> None:
+    def __init__(self, *, smtp_url: str, redis_url: str, log_dir: Path, state_dir: Path) -> None:
         self.smtp_url = smtp_url
         self.redis_url = redis_url
-        self.log_dir = log_dir
+        self.log_dir = log_dir  # worker logs are kept as test artefacts
+        self.state_dir = state_dir  # beat's schedule files are not
         self.processes: list[subprocess.Popen] = []
 
     def start(self, **extra_env: str) -> subprocess.Popen:
@@ -75,7 +76,7 @@ class WorkerProcesses:
                 "worker",
                 "--beat",
                 "--schedule",
-                str(self.log_dir / f"celerybeat-schedule-{number}-{os.getpid()}"),
+                str(self.state_dir / f"celerybeat-schedule-{number}"),
                 "--concurrency",
                 "2",
                 "--without-gossip",
@@ -113,11 +114,14 @@ class WorkerProcesses:
 
 
 @pytest.fixture
-def celery_workers(smtp_server, redis_purged, artefacts_dir):
+def celery_workers(smtp_server, redis_purged, artefacts_dir, tmp_path):
     from django.conf import settings
 
     workers = WorkerProcesses(
-        smtp_url=smtp_server.url, redis_url=settings.REDIS_URL, log_dir=artefacts_dir
+        smtp_url=smtp_server.url,
+        redis_url=settings.REDIS_URL,
+        log_dir=artefacts_dir,
+        state_dir=tmp_path,
     )
     yield workers
     workers.stop_all()
