@@ -26,6 +26,7 @@ from .models import (
     SuppressionReason,
 )
 from .services import RequestOrigin, consent_event_log
+from .signals import subscriber_erased
 from .validation import email_hash
 
 _SUBSCRIBER_FIELDS = (
@@ -187,6 +188,7 @@ def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: s
         CopyChangeRequest.objects.filter(
             subscriber=subscriber, status=CopyChangeRequestStatus.PENDING
         ).update(status=CopyChangeRequestStatus.REJECTED, decided_at=timezone.now())
+        subscriber_erased.send(sender=Subscriber, subscriber_id=subscriber.pk)
         consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.ERASE,

@@ -12,6 +12,11 @@ class WorkerConfig(AppConfig):
     verbose_name = _("Utskick")
 
     def ready(self) -> None:
+        from subscribers.signals import subscriber_erased
+
+        from .services import deliveries_anonymise
+
+        subscriber_erased.connect(deliveries_anonymise, dispatch_uid="deliveries_anonymise")
         # Say once, per command, that the embedded default is in use: with no broker the
         # sending happens inside this process instead of on Celery workers.
         argv = sys.argv

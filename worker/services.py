@@ -348,3 +348,16 @@ def dispatch_test_send(*, issue: Issue, emails: Iterable[str]) -> list[TestSendR
     finally:
         transport.close()
     return results
+
+
+def deliveries_anonymise(*, subscriber_id: int, **_signal) -> int:
+    """Clear the address snapshot of an erased subscriber's deliveries.
+
+    The rows stay, so a dispatch's counters stay right; what is left says that someone was
+    sent the issue, not who.
+    """
+    from subscribers.privacy import erased_email
+
+    return Delivery.objects.filter(subscriber_id=subscriber_id).update(
+        email=erased_email(subscriber_id), smtp_reply="", last_error=""
+    )
