@@ -261,8 +261,11 @@ def deliveries_sweep() -> SweepResult:
         if dispatch_finish_if_complete(dispatch_id=dispatch_id):
             finished += 1
             continue
+        # Only a dispatch with no batch at work needs a new one (its tasks were lost with a
+        # worker or with Redis); nudging busy ones would add a chain of batches every sweep.
+        busy = Delivery.objects.filter(dispatch_id=dispatch_id, status=DeliveryStatus.SENDING)
         due = next_attempt_due(dispatch_id=dispatch_id)
-        if due is not None and due <= timezone.now():
+        if due is not None and due <= timezone.now() and not busy.exists():
             delivery_batch_send_task.delay(dispatch_id)
             nudged += 1
     return SweepResult(requeued=requeued, finished=finished, dispatches_nudged=nudged)
