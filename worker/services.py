@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -173,16 +173,33 @@ def dispatch_cancel(*, dispatch: Dispatch) -> Dispatch:
 
 
 def dispatch_finish_if_complete(*, dispatch_id: int) -> bool:
-    """Mark a sending dispatch done once no row is queued or being sent."""
+    """End a sending dispatch once no row is queued or being sent.
+
+    It is done when anything was delivered, and failed when rows failed and none was sent
+    (a mail server refusing everything must not look like a finished dispatch).
+    """
     if Delivery.objects.filter(
         dispatch_id=dispatch_id, status__in=(DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
     ).exists():
         return False
-    failed = Delivery.objects.filter(dispatch_id=dispatch_id, status=DeliveryStatus.FAILED).count()
+    outcomes = dict(
+        Delivery.objects.filter(
+            dispatch_id=dispatch_id, status__in=(DeliveryStatus.FAILED, DeliveryStatus.SENT)
+        )
+        .order_by()
+        .values_list("status")
+        .annotate(total=Count("id"))
+    )
+    failed = outcomes.get(DeliveryStatus.FAILED, 0)
+    status = (
+        DispatchStatus.FAILED
+        if failed and not outcomes.get(DeliveryStatus.SENT)
+        else DispatchStatus.DONE
+    )
     reason = _("%(failed)d leveranser misslyckades.") % {"failed": failed} if failed else ""
     return bool(
         Dispatch.objects.filter(pk=dispatch_id, status=DispatchStatus.SENDING).update(
-            status=DispatchStatus.DONE, finished_at=timezone.now(), status_reason=reason
+            status=status, finished_at=timezone.now(), status_reason=reason
         )
     )
 

@@ -62,6 +62,21 @@ def test_it_fails_a_permanent_refusal_without_retrying_and_suppresses_unknown_us
     assert Suppression.objects.filter(email=gone.email, reason="bounced").exists()
 
 
+def test_it_ends_as_failed_when_the_server_refused_every_message(celery_workers, smtp_server):
+    readers = segment_make(slug="lasare")
+    for n in range(3):
+        person = subscriber_make(email=f"person{n}@example.se", segments=[readers])
+        smtp_server.fail_always[person.email] = "554 5.7.1 Rejected by policy"
+    issue = sendable_issue_make()
+    celery_workers.start()
+
+    call_command("send_issue", issue.slug)
+
+    dispatch = wait_until(lambda: finished(Dispatch.objects.get().pk), message="not finished")
+    assert dispatch.status == DispatchStatus.FAILED
+    assert "3 leveranser misslyckades" in dispatch.status_reason
+
+
 def test_it_pauses_itself_when_most_deliveries_fail(celery_workers, smtp_server):
     readers = segment_make(slug="lasare")
     for n in range(100):
