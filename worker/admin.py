@@ -159,7 +159,15 @@ class DispatchAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["email", "dispatch", "status", "attempts", "sent_at", "last_error"]
+    list_display = [
+        "email",
+        "dispatch",
+        "status",
+        "attempts",
+        "sent_at",
+        "bounced_at",
+        "last_error",
+    ]
     list_filter = ["status"]
     search_fields = ["email"]
     list_select_related = ["dispatch__issue"]

@@ -145,6 +145,12 @@ class Delivery(models.Model):
     smtp_reply = models.CharField(_("svar från e-postservern"), max_length=1000, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
     sent_at = models.DateTimeField(_("skickat"), null=True, blank=True)
+    bounced_at = models.DateTimeField(
+        _("studsade"),
+        null=True,
+        blank=True,
+        help_text=_("När en studsrapport (DSN) kom tillbaka efter att servern tagit emot brevet."),
+    )
     finished_at = models.DateTimeField(_("avslutat"), null=True, blank=True)
 
     class Meta:
