@@ -96,15 +96,20 @@ def consent_event_log(
     )
 
 
-def subscriber_mail_send(*, subscriber: Subscriber, template: str, context: dict) -> None:
-    """Send one transactional email from the subscribers/email/<template> triplet."""
+def subscriber_mail_send(
+    *, subscriber: Subscriber, template: str, context: dict, language: str | None = None
+) -> None:
+    """Send one transactional email from the subscribers/email/<template> triplet.
+
+    In `language` when given (the one the person just chose), else in the subscriber's.
+    """
     context = {
         "subscriber": subscriber,
         "site_url": settings.SITE_URL,
         "publisher_name": settings.PUBLISHER_NAME,
         **context,
     }
-    with translation.override(subscriber.language):
+    with translation.override(language or subscriber.language):
         subject = render_to_string(f"subscribers/email/{template}_subject.txt", context)
         text = render_to_string(f"subscribers/email/{template}.txt", context)
         html = render_to_string(f"subscribers/email/{template}.html", context)
@@ -152,6 +157,7 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
             subscriber=subscriber,
             template="already_subscribed",
             context={"preferences_url": preferences_url(subscriber_id=subscriber.pk, email=email)},
+            language=request.language,
         )
     else:
         token = token_make(purpose=CONFIRM, subscriber_id=subscriber.pk, email=email)
@@ -159,6 +165,7 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
             subscriber=subscriber,
             template="confirm",
             context={"confirm_url": confirm_url(token=token)},
+            language=request.language,
         )
 
 

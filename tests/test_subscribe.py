@@ -228,6 +228,8 @@ def test_it_brings_back_an_unsubscribed_address_only_after_a_fresh_confirmation(
     assert former.status == SubscriberStatus.UNSUBSCRIBED
     assert former.language == "sv"
     assert Suppression.objects.filter(email_hash=former.email_hash).exists()
+    # Answered in the language chosen in the form, not the one stored from before.
+    assert mail.outbox[0].subject == "Confirm your subscription to Länsnytt"
 
     path = path_from_text(mail.outbox[0].body, "/prenumerera/bekrafta/")
     client.post(path)
