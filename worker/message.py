@@ -73,12 +73,33 @@ def header_encode(value: str) -> str:
     return value
 
 
-def address_format(*, name: str, email: str) -> str:
-    """ "Name <email>" with the name encoded as needed; refuses an address that is not one."""
+class AddressNotSendable(ValueError):
+    """An address this sender cannot put on the wire (it is reported on its delivery)."""
+
+
+def smtp_address(email: str) -> str:
+    """The address as it goes into SMTP and the To header: ASCII, the domain in IDNA form.
+
+    Swedish domains with å, ä or ö are common (räksmörgås.se); their punycode form reaches
+    the same mailbox. A non-ASCII local part would need SMTPUTF8, which we do not send.
+    """
     email = email.strip()
     if _CONTROL.search(email) or " " in email or "@" not in email:
-        raise ValueError(f"not a plain email address: {email!r}")
-    return formataddr((header_text_clean(name), email), charset="utf-8")
+        raise AddressNotSendable(f"not a plain email address: {email!r}")
+    if email.isascii():
+        return email
+    local, _, domain = email.rpartition("@")
+    if not local.isascii():
+        raise AddressNotSendable(f"the local part needs SMTPUTF8, which is not supported: {email}")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError as error:
+        raise AddressNotSendable(f"the domain is not a valid IDN: {email}") from error
+
+
+def address_format(*, name: str, email: str) -> str:
+    """ "Name <email>" with the name encoded as needed; refuses an address that is not one."""
+    return formataddr((header_text_clean(name), smtp_address(email)), charset="utf-8")
 
 
 def qp_encode(value: str) -> bytes:

@@ -31,7 +31,15 @@ from subscribers.models import EMAIL_CHANNELS, SubscriberStatus, Suppression
 from subscribers.services_bounce import subscriber_mark_bounced
 from subscribers.tokens import PREFERENCES, UNSUBSCRIBE, token_make
 
-from .message import MessageTemplate, Recipient, dkim_sign, message_id_make, message_template_build
+from .message import (
+    AddressNotSendable,
+    MessageTemplate,
+    Recipient,
+    dkim_sign,
+    message_id_make,
+    message_template_build,
+    smtp_address,
+)
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .ratelimit import SendRate
 from .recording import (
@@ -242,11 +250,18 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             template = templates[delivery.language] = message_template_for(
                 issue=dispatch.issue, language=delivery.language
             )
-        recipient = recipient_for(delivery)
-        message = dkim_sign(template.render(recipient))
+        try:
+            recipient = recipient_for(delivery)
+            message = dkim_sign(template.render(recipient))
+            envelope_to = smtp_address(delivery.email)
+        except AddressNotSendable as error:
+            # One unsendable address must not stop the batch (and with it the dispatch).
+            recorder.submit(functools.partial(record_failed, delivery, error=str(error)))
+            result.failed += 1
+            continue
         rate.wait()
         try:
-            reply = transport.send(template.envelope_from, delivery.email, message)
+            reply = transport.send(template.envelope_from, envelope_to, message)
         except DeliveryRefused as refusal:
             if refusal.permanent:
                 recorder.submit(

@@ -331,12 +331,19 @@ def dispatch_test_send(*, issue: Issue, emails: Iterable[str]) -> list[TestSendR
     belongs to a subscriber gets that subscriber's own links, any other gets links that do
     not work (signed for no one).
     """
+    from newsletter.rendering import issue_render
     from subscribers.models import Subscriber
     from subscribers.tokens import preferences_url, unsubscribe_url
     from subscribers.validation import email_normalise
 
-    from .message import Recipient, dkim_sign, message_id_make, message_template_build
-    from .sending import issue_render
+    from .message import (
+        AddressNotSendable,
+        Recipient,
+        dkim_sign,
+        message_id_make,
+        message_template_build,
+        smtp_address,
+    )
     from .transport import DeliveryRefused, TransportBroken, transport_make
 
     addresses = [email_normalise(email) for email in emails]
@@ -358,10 +365,9 @@ def dispatch_test_send(*, issue: Issue, emails: Iterable[str]) -> list[TestSendR
                 message_id=message_id_make(),
             )
             try:
-                reply = transport.send(
-                    template.envelope_from, email, dkim_sign(template.render(recipient))
-                )
-            except (DeliveryRefused, TransportBroken) as error:
+                message = dkim_sign(template.render(recipient))
+                reply = transport.send(template.envelope_from, smtp_address(email), message)
+            except (AddressNotSendable, DeliveryRefused, TransportBroken) as error:
                 results.append(TestSendResult(email=email, ok=False, reply=str(error)))
             else:
                 results.append(TestSendResult(email=email, ok=True, reply=reply))
