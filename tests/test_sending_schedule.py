@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from newsletter.services import issue_reopen
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from worker.models import Delivery, Dispatch, DispatchStatus
 from worker.services import dispatches_start_due
@@ -45,6 +46,24 @@ def test_it_starts_a_scheduled_dispatch_once_due(issue_with_readers):
 
     assert [dispatch.status for dispatch in started] == [DispatchStatus.SENDING]
     assert Delivery.objects.count() == 3
+
+
+def test_it_holds_a_scheduled_dispatch_whose_issue_was_reopened_as_a_draft(issue_with_readers):
+    call_command(
+        "send_issue",
+        issue_with_readers.slug,
+        "--schedule",
+        (timezone.now() + timedelta(minutes=5)).isoformat(),
+    )
+    issue_reopen(issue=issue_with_readers)
+
+    started = dispatches_start_due(now=timezone.now() + timedelta(minutes=6))
+
+    assert started == []
+    dispatch = Dispatch.objects.get()
+    assert dispatch.status == DispatchStatus.PLANNED and dispatch.awaiting_editor
+    assert "utkast" in dispatch.status_reason
+    assert not Delivery.objects.exists()
 
 
 def test_it_holds_a_dispatch_long_past_its_deadline_for_an_editor(issue_with_readers, settings):

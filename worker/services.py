@@ -48,12 +48,7 @@ def dispatch_create(
     scheduled_at: datetime | None = None,
 ) -> Dispatch:
     """A dispatch of the issue to the segments (None: all segments), started unless scheduled."""
-    if issue.status == IssueStatus.DRAFT:
-        # Only an issue whose pre-flight checklist passed may reach readers.
-        raise ValidationError(
-            _("%(issue)s är ett utkast: markera numret som klart innan det skickas.")
-            % {"issue": issue}
-        )
+    _issue_sendable_check(issue)
     slugs = sorted(set(segment_slugs)) if segment_slugs else []
     segments = list(Segment.objects.filter(slug__in=slugs))
     unknown = set(slugs) - {segment.slug for segment in segments}
@@ -93,14 +88,25 @@ def dispatch_resend(*, dispatch: Dispatch, created_by=None) -> Dispatch:
     return resend
 
 
+def _issue_sendable_check(issue: Issue) -> None:
+    # Only an issue whose pre-flight checklist passed may reach readers; checked again at
+    # start because an editor may reopen a scheduled issue in the meantime.
+    if issue.status == IssueStatus.DRAFT:
+        raise ValidationError(
+            _("%(issue)s är ett utkast: markera numret som klart innan det skickas.")
+            % {"issue": issue}
+        )
+
+
 @transaction.atomic
 def dispatch_start(*, dispatch: Dispatch) -> Dispatch:
     """Plan the recipients (first start only) and hand the dispatch to the workers."""
-    locked = Dispatch.objects.select_for_update().get(pk=dispatch.pk)
+    locked = Dispatch.objects.select_for_update().select_related("issue").get(pk=dispatch.pk)
     if locked.status != DispatchStatus.PLANNED:
         raise DispatchStateError(
             _("Utskicket kan inte startas när det har status %s.") % locked.get_status_display()
         )
+    _issue_sendable_check(locked.issue)
     if locked.planned_at is None:
         dispatch_plan(dispatch=locked)
     if locked.issue.status == IssueStatus.READY:
@@ -314,6 +320,11 @@ def dispatches_start_due(*, now: datetime | None = None) -> list[Dispatch]:
             started.append(dispatch_start(dispatch=dispatch))
         except DispatchStateError:
             pass  # another beat or an editor started it first
+        except ValidationError as error:
+            # Reopened as a draft since it was scheduled: it waits for an editor, saying why.
+            Dispatch.objects.filter(pk=dispatch.pk, status=DispatchStatus.PLANNED).update(
+                awaiting_editor=True, status_reason=" ".join(error.messages)
+            )
     return started
 
 
