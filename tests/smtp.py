@@ -27,6 +27,7 @@ class SmtpRecorder:
         self.received: list[tuple[str, bytes]] = []  # (recipient, message as sent)
         self.fail_once: dict[str, str] = {}  # address → 4xx reply, used up on first try
         self.fail_always: dict[str, str] = {}  # address → 5xx reply
+        self.fail_data_once: dict[str, str] = {}  # address → reply to the end of DATA, once
         self.delay = 0.0
         self.attempts: dict[str, int] = {}
         # Once this many messages are accepted, RCPT waits until `release()`: the test then
@@ -67,6 +68,9 @@ class SmtpRecorder:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         with self.lock:
+            for address in envelope.rcpt_tos:
+                if address in self.fail_data_once:
+                    return self.fail_data_once.pop(address)
             for address in envelope.rcpt_tos:
                 self.received.append((address, envelope.original_content))
             return f"250 OK queued as q{len(self.received)}"

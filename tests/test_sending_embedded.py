@@ -9,7 +9,7 @@ from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from worker.celery import app
 from worker.models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

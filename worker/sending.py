@@ -69,6 +69,7 @@ class BatchResult:
     failed: int = 0
     retried: int = 0
     released: int = 0
+    tried: int = 0  # rows handed to the server (or failed here); the rest were never tried
     stopped: bool = False  # the dispatch is not sending (paused, cancelled, done)
 
 
@@ -212,15 +213,15 @@ def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> Ba
         _batch_send(dispatch, claimed, transport, recorder, rate, result)
         recorder.drain()
     except BaseException:
-        # Anything unexpected: once the records in flight are written, give the rows not
-        # yet tried back now rather than after the claim expires. A hard kill never gets
-        # here; the sweeper covers that.
+        # Anything unexpected: give the rows never tried back now rather than after the claim
+        # expires. Rows already handed to the server stay claimed: if their record was lost
+        # (the error may be the recorder's), the server may have accepted them, and sending
+        # them again at once would mail people twice. The sweeper takes them back only after
+        # the claim expires. A hard kill never gets here; the sweeper covers that too.
         try:
             recorder.drain()
         finally:
-            Delivery.objects.filter(
-                id__in=[row.id for row in claimed], status=DeliveryStatus.SENDING
-            ).update(status=DeliveryStatus.QUEUED, claimed_until=None)
+            deliveries_release(ids=[row.id for row in claimed[result.tried :]])
         raise
     finally:
         recorder.close()
@@ -242,9 +243,12 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
                 )
                 result.stopped = True
                 return
-            if time.monotonic() - claims_renewed > settings.DELIVERY_CLAIM_SECONDS / 3:
-                claims_extend([row.id for row in claimed[index:]])
-                claims_renewed = time.monotonic()
+        # Checked before every message, not every few: under a low send rate a handful of
+        # messages can take longer than a claim lasts, and an expired claim would let the
+        # sweeper hand these rows to another worker while this one still sends them.
+        if time.monotonic() - claims_renewed > settings.DELIVERY_CLAIM_SECONDS / 3:
+            claims_extend([row.id for row in claimed[index:]])
+            claims_renewed = time.monotonic()
         template = templates.get(delivery.language)
         if template is None:
             template = templates[delivery.language] = message_template_for(
@@ -259,6 +263,7 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             recorder.submit(functools.partial(record_failed, delivery, error=str(error)))
             result.failed += 1
             continue
+        result.tried = index + 1
         rate.wait()
         try:
             reply = transport.send(template.envelope_from, envelope_to, message)

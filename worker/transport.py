@@ -117,7 +117,13 @@ class SmtpTransport:
             self.connection = None
             raise TransportBroken(str(error)) from error
         except smtplib.SMTPResponseException as error:
-            # data() raises for a bad reply to DATA itself (before the message is sent).
+            # data() raises for a bad reply to DATA itself (before the message is sent). The
+            # transaction is still open then: reset it, or the next MAIL gets "503 nested".
+            if error.smtp_code == 421:
+                self.connection = None
+                connection.close()
+                raise TransportBroken(f"421 {_reply_text(error.smtp_error)}") from error
+            connection.rset()
             raise DeliveryRefused(error.smtp_code, _reply_text(error.smtp_error)) from error
         except OSError as error:
             self.connection = None

@@ -14,7 +14,7 @@ pytestmark = [
     pytest.mark.browser,
     # The live server needs committed data; serialized rollback restores the reference data
     # (regions, municipalities) that the flush after a transactional test would remove.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -15,7 +15,7 @@ from .conftest import wait_until
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 BATCH_SIZE = 10  # SEND_BATCH_SIZE of the test workers (conftest)

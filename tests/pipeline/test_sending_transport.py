@@ -45,3 +45,14 @@ def test_it_keeps_the_connection_usable_after_a_refused_recipient(transport, smt
     assert permanent.value.permanent and permanent.value.unknown_recipient
     assert not transient.value.permanent and transient.value.code == 452
     assert smtp_server.recipients() == ["full@example.se", "karin.lind@example.se"]
+
+
+def test_it_resets_after_the_message_itself_is_refused(transport, smtp_server):
+    smtp_server.fail_data_once["karin.lind@example.se"] = "451 4.3.0 Try again later"
+
+    with pytest.raises(DeliveryRefused) as refused:
+        transport.send("lansnytt@example.org", "karin.lind@example.se", MESSAGE)
+    transport.send("lansnytt@example.org", "olle.berg@example.se", MESSAGE)
+
+    assert refused.value.code == 451 and not refused.value.permanent
+    assert smtp_server.recipients() == ["olle.berg@example.se"]
