@@ -55,7 +55,9 @@ class IssueAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a>', editor_views.preview_url(issue), _("Förhandsgranska")
         )
 
-    @admin.action(description=_("Markera valda nummer som klara (efter kontroll)"))
+    @admin.action(
+        description=_("Markera valda nummer som klara (efter kontroll)"), permissions=["change"]
+    )
     def mark_ready(self, request: HttpRequest, queryset: QuerySet[Issue]) -> None:
         for issue in queryset:
             try:
@@ -109,11 +111,11 @@ class ArticleAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("heading",)}
     actions = ["move_up", "move_down"]
 
-    @admin.action(description=_("Flytta upp valda artiklar ett steg"))
+    @admin.action(description=_("Flytta upp valda artiklar ett steg"), permissions=["change"])
     def move_up(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         self._move(request, queryset.order_by("position", "id"), "up")
 
-    @admin.action(description=_("Flytta ner valda artiklar ett steg"))
+    @admin.action(description=_("Flytta ner valda artiklar ett steg"), permissions=["change"])
     def move_down(self, request: HttpRequest, queryset: QuerySet[Article]) -> None:
         self._move(request, queryset.order_by("-position", "-id"), "down")
 

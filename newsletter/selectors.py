@@ -11,8 +11,11 @@ from .models import Article, Issue, IssueStatus
 
 
 def issue_can_view(*, user: AbstractBaseUser | AnonymousUser, issue: Issue) -> bool:
-    """Published issues are public; drafts and ready issues are for staff only."""
-    return issue.status == IssueStatus.PUBLISHED or bool(user.is_active and user.is_staff)
+    """Published issues are public; drafts and ready issues only for staff who may see issues
+    (the same permission the editor's preview asks for)."""
+    return issue.status == IssueStatus.PUBLISHED or bool(
+        user.is_active and user.is_staff and user.has_perm("newsletter.view_issue")
+    )
 
 
 def issues_published() -> QuerySet[Issue]:

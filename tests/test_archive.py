@@ -2,9 +2,11 @@
 
 import feedparser
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.roles import EDITORS
 from newsletter.models import IssueStatus
 from tests.factories import article_make, issue_make
 
@@ -31,6 +33,7 @@ def draft():
 @pytest.fixture
 def staff(client):
     user = User.objects.create_user(username="redaktor", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=EDITORS))
     client.force_login(user)
     return user
 
@@ -94,6 +97,12 @@ def test_it_refuses_drafts_to_signed_in_readers_who_are_not_staff(client, draft)
     client.force_login(User.objects.create_user(username="lasare", password="x"))
 
     assert client.get("/arkiv/2019-1/").status_code == 403
+
+
+def test_it_refuses_drafts_to_staff_without_permission_to_see_issues(client, draft):
+    client.force_login(User.objects.create_user(username="tryck", password="x", is_staff=True))
+
+    assert client.get(f"/arkiv/{draft.slug}/").status_code == 403
 
 
 def test_it_shows_drafts_and_ready_issues_to_staff(client, draft, staff):
