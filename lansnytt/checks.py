@@ -1,7 +1,8 @@
 """System checks that refuse the embedded defaults in production.
 
-With DEBUG off, a missing SECRET_KEY, REDIS_URL or EMAIL_URL would silently mean an insecure
-key, tasks run inside the web process and email written to local files. Each is an error
+With DEBUG off, a missing SECRET_KEY, REDIS_URL, EMAIL_URL or SITE_URL would silently mean an
+insecure key, tasks run inside the web process, email written to local files and links to
+localhost in every email. Each is an error
 naming the variable instead.
 """
 
@@ -20,6 +21,10 @@ REQUIRED_IN_PRODUCTION = {
     "EMAIL_URL": (
         "EMAIL_URL",
         "Set EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.org:587).",
+    ),
+    "SITE_URL": (
+        "SITE_URL_FROM_ENV",
+        "Set SITE_URL to the public https address: every link in every email is built from it.",
     ),
 }
 

@@ -28,7 +28,9 @@ SECRET_KEY = SECRET_KEY_FROM_ENV or "django-insecure-lansnytt-embedded-default-o
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []
 )
-SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Every link in every email is built from it; checks.py refuses the default in production.
+SITE_URL_FROM_ENV = env("SITE_URL", default="")
+SITE_URL = (SITE_URL_FROM_ENV or "http://localhost:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [

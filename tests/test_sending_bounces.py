@@ -134,6 +134,22 @@ def test_it_changes_nothing_for_a_delay_notice(sent_delivery, tmp_path):
     assert not path.exists()
 
 
+def test_it_ignores_a_report_naming_another_address_than_the_delivery(sent_delivery, tmp_path):
+    path = tmp_path / "forged.eml"
+    path.write_bytes(
+        _dsn(
+            recipient="nagon.annan@example.se",
+            message_id=f"lansnytt.d{sent_delivery.pk}@lansnytt.example.org",
+        )
+    )
+
+    call_command("process_bounces", str(path))
+
+    sent_delivery.refresh_from_db()
+    assert sent_delivery.bounced_at is None
+    assert Subscriber.objects.get(pk=sent_delivery.subscriber_id).status == "active"
+
+
 def test_it_refuses_a_message_that_is_not_a_dsn():
     with pytest.raises(NotABounce):
         bounce_parse(b"From: karin.lind@example.se\r\nSubject: Tack!\r\n\r\nTack!\r\n")

@@ -31,6 +31,7 @@ def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comple
             "REDIS_URL",
             "EMAIL_URL",
             "DATABASE_URL",
+            "SITE_URL",
             # Set for the browser tests; check --deploy rightly warns about it.
             "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
@@ -47,7 +48,7 @@ def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comple
     )
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "REDIS_URL", "EMAIL_URL"])
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "REDIS_URL", "EMAIL_URL", "SITE_URL"])
 def test_it_fails_the_check_naming_the_missing_variable(variable, tmp_path):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != variable}
 
@@ -55,7 +56,7 @@ def test_it_fails_the_check_naming_the_missing_variable(variable, tmp_path):
 
     assert result.returncode != 0
     assert f"The environment variable {variable} is not set" in result.stderr
-    for other in {"SECRET_KEY", "REDIS_URL", "EMAIL_URL"} - {variable}:
+    for other in {"SECRET_KEY", "REDIS_URL", "EMAIL_URL", "SITE_URL"} - {variable}:
         assert f"variable {other} is not set" not in result.stderr
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from subscribers.services_bounce import subscriber_mark_bounced
 
+from .message import AddressNotSendable, smtp_address
 from .models import Delivery
 
 _DELIVERY_MESSAGE_ID = re.compile(r"<?lansnytt\.d(\d+)@[^>\s]+>?", re.IGNORECASE)
@@ -109,6 +110,16 @@ def bounce_parse(raw: bytes) -> BounceReport:
     )
 
 
+def _address_forms(email: str) -> set[str]:
+    """The address as stored and as it went out (IDN domains travel in punycode)."""
+    forms = {email.lower()}
+    try:
+        forms.add(smtp_address(email).lower())
+    except AddressNotSendable:
+        pass
+    return forms
+
+
 @transaction.atomic
 def bounce_record(report: BounceReport) -> str:
     """Apply a parsed DSN; returns what was done, for the operator's report."""
@@ -121,6 +132,13 @@ def bounce_record(report: BounceReport) -> str:
         return f"ignored: delivery {report.delivery_id} does not exist"
     if delivery.bounced_at is not None:
         return f"already recorded: delivery {delivery.pk}"
+    # Message-IDs name deliveries in sequence, so anyone could forge a DSN for one; it only
+    # counts when it also names the address that delivery went to.
+    if report.recipient.lower() not in _address_forms(delivery.email):
+        return (
+            f"ignored: the report names {report.recipient or 'no recipient'}, "
+            f"delivery {delivery.pk} went to another address"
+        )
     reason = f"{report.status} {report.diagnostic}".strip()
     delivery.bounced_at = timezone.now()
     delivery.last_error = f"Studsade efter leverans: {reason}"[:1000]
