@@ -26,9 +26,11 @@ from .models import (
     Region,
     Segment,
     Subscriber,
+    SubscriberStatus,
     Suppression,
 )
 from .selectors import segment_member_count, segment_members, segments_with_rules
+from .services import RequestOrigin, consent_event_log, subscriber_unsubscribe
 from .validation import email_hash
 
 
@@ -153,8 +155,12 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_select_related = ["organisation"]
     autocomplete_fields = ["organisation"]
     filter_horizontal = ["segments"]
-    # A plain list: other modules (privacy, print runs) append their actions to it.
-    actions = [subscribers_export_csv, subscriber_export_action, subscriber_erase_action]
+    actions = [
+        subscribers_export_csv,
+        "subscribers_unsubscribe",
+        subscriber_export_action,
+        subscriber_erase_action,
+    ]
     readonly_fields = ["status_changed", "created_at", "updated_at", "confirmed_at"]
     fieldsets = [
         (None, {"fields": ["email", "name", "title", "organisation", "language"]}),
@@ -187,16 +193,48 @@ class SubscriberAdmin(admin.ModelAdmin):
     def status_changed(self, subscriber: Subscriber):
         return subscriber.unsubscribed_at or "–"
 
+    def get_readonly_fields(self, request, obj=None):
+        # Once a subscriber exists, the status changes only through the services (the
+        # unsubscribe and erase actions): they also suppress, anonymise and log, which a
+        # plain edit of the field would skip.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "status"] if obj is not None else fields
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "status":
+            kwargs["choices"] = [
+                choice
+                for choice in SubscriberStatus.choices
+                if choice[0] in (SubscriberStatus.PENDING, SubscriberStatus.ACTIVE)
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    @admin.action(description=_("Avregistrera markerade"), permissions=["change"])
+    def subscribers_unsubscribe(self, request: HttpRequest, queryset: QuerySet) -> None:
+        origin = RequestOrigin(staff_user=request.user)
+        changed = sum(
+            subscriber_unsubscribe(subscriber=subscriber, source=ConsentSource.ADMIN, origin=origin)
+            for subscriber in queryset
+        )
+        self.message_user(
+            request, gettext("%(count)d prenumeranter avregistrerades.") % {"count": changed}
+        )
+
     def save_model(self, request, subscriber: Subscriber, form, change: bool) -> None:
         super().save_model(request, subscriber, form, change)
         if not change or form.changed_data:
             # Staff edits go into the consent log like every other change of a person's data.
-            ConsentEvent.objects.create(
+            consent_event_log(
                 subscriber=subscriber,
                 action=ConsentAction.ADMIN,
                 source=ConsentSource.ADMIN,
-                staff_user=request.user,
-                detail={"changed": sorted(form.changed_data), "created": not change},
+                origin=RequestOrigin(staff_user=request.user),
+                detail={
+                    "changed": sorted(form.changed_data),
+                    "created": not change,
+                    "before": {name: str(form.initial.get(name)) for name in form.changed_data},
+                    "after": {name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+                },
             )
 
     def get_urls(self):

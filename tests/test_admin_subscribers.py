@@ -279,3 +279,22 @@ def test_it_suppresses_an_address_added_by_staff(admin_client):
 
     assert response.status_code == 302
     assert Suppression.objects.get().email_hash == email_hash("spam@example.se")
+
+
+def test_it_changes_a_status_only_through_the_unsubscribe_action(admin_client):
+    subscriber = subscriber_make(email="anna@example.se")
+    change_url = reverse("admin:subscribers_subscriber_change", args=[subscriber.pk])
+    form = admin_client.get(change_url).context["adminform"].form
+    assert "status" not in form.fields  # shown, but not editable
+
+    response = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "subscribers_unsubscribe", "_selected_action": [subscriber.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == "unsubscribed"
+    assert Suppression.objects.filter(email_hash=subscriber.email_hash).exists()
+    assert subscriber.consent_events.filter(action="unsubscribe", source="admin").exists()
