@@ -167,10 +167,17 @@ def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: s
         if subscriber.status == SubscriberStatus.ERASED:
             return False
         address_hash = subscriber.email_hash or email_hash(subscriber.email)
-        Suppression.objects.update_or_create(
+        suppression, created = Suppression.objects.get_or_create(
             email_hash=address_hash,
             defaults={"email": "", "reason": SuppressionReason.ERASED},
         )
+        if not created:
+            # Only the hash may stay; a block staff set by hand keeps its reason, so that a
+            # later opt-in cannot lift it.
+            suppression.email = ""
+            if suppression.reason != SuppressionReason.MANUAL:
+                suppression.reason = SuppressionReason.ERASED
+            suppression.save(update_fields=["email", "reason"])
         status_before = subscriber.status
         for name in ("name", "title", "organisation_given", "care_of", "street", "city"):
             setattr(subscriber, name, "")

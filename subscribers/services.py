@@ -31,7 +31,7 @@ from .models import (
     SuppressionReason,
 )
 from .tokens import CONFIRM, preferences_url, token_make, unsubscribe_url
-from .validation import email_normalise
+from .validation import email_hash, email_normalise
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,12 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
                 "status_before": "new" if created else subscriber.status,
             },
         )
+    if Suppression.objects.filter(
+        email_hash=email_hash(email), reason=SuppressionReason.MANUAL
+    ).exists():
+        # Blocked by staff: never mailed, not even a confirmation. The request is logged
+        # above and the answer on the page is the same as for anyone else.
+        return
     if already_active:
         subscriber_mail_send(
             subscriber=subscriber,

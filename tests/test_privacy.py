@@ -17,13 +17,16 @@ from subscribers.admin_privacy import subscriber_erase_action, subscriber_export
 from subscribers.models import (
     ConsentAction,
     ConsentEvent,
+    ConsentSource,
     Subscriber,
     SubscriberStatus,
     Suppression,
     SuppressionReason,
 )
-from subscribers.privacy import address_suppressed
+from subscribers.privacy import address_suppressed, subscriber_erase
 from subscribers.selectors import subscribers_mailable
+from subscribers.services import RequestOrigin
+from subscribers.validation import email_hash
 from tests.factories import organisation_make, segment_make, subscriber_make
 from tests.selfservice import path_from_text, preferences_path, unsubscribe_path
 
@@ -192,3 +195,18 @@ def test_it_keeps_the_organisation_link_so_counts_per_organisation_stay_right(cl
     client.post(preferences_path(member) + "radera/")
 
     assert library.subscribers.count() == 1
+
+
+def test_it_keeps_a_staff_block_through_erasure_and_never_mails_a_blocked_address(client):
+    blocked = subscriber_make(email="spärrad@example.se")
+    Suppression.objects.create(email=blocked.email, reason=SuppressionReason.MANUAL)
+
+    subscriber_erase(subscriber=blocked, origin=RequestOrigin(), source=ConsentSource.ADMIN)
+    client.post(
+        "/prenumerera/",
+        {"name": "Någon", "email": "spärrad@example.se", "channel": "email", "language": "sv"},
+    )
+
+    suppression = Suppression.objects.get(email_hash=email_hash("spärrad@example.se"))
+    assert suppression.reason == SuppressionReason.MANUAL and suppression.email == ""
+    assert mail.outbox == []
