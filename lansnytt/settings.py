@@ -166,6 +166,8 @@ SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=500)
 # How often (in messages) a running batch looks at its dispatch's status, so that a pause or
 # cancel takes effect within the batch.
 SEND_STATUS_CHECK_EVERY = env.int("SEND_STATUS_CHECK_EVERY", default=50)
+# How long a batch that could not reach the mail server waits before the next one tries.
+SEND_TRANSPORT_RETRY_SECONDS = env.float("SEND_TRANSPORT_RETRY_SECONDS", default=30)
 # How many batch tasks of one dispatch may be queued at once (each re-enqueues itself).
 SEND_PARALLEL_BATCHES = env.int("SEND_PARALLEL_BATCHES", default=8)
 # Messages per minute across all workers (kept in Redis); 0 means unlimited.

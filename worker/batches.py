@@ -61,7 +61,12 @@ def delivery_batch_run(*, dispatch_id: int) -> BatchResult:
     _after_batch(dispatch_id=dispatch_id, result=result)
     if tasks_run_in_process():
         return result
-    if result.claimed >= settings.SEND_BATCH_SIZE:
+    if result.transport_down:
+        # Claiming the next batch at once would only fail again, in a tight loop.
+        delivery_batch_send_task.apply_async(
+            (dispatch_id,), countdown=settings.SEND_TRANSPORT_RETRY_SECONDS
+        )
+    elif result.claimed >= settings.SEND_BATCH_SIZE:
         delivery_batch_send_task.delay(dispatch_id)
     else:
         # Rows waiting for a retry: come back when the first is due.
@@ -80,6 +85,9 @@ def dispatch_run_in_process(*, dispatch_id: int) -> None:
         if result.stopped:
             return
         _after_batch(dispatch_id=dispatch_id, result=result)
+        if result.transport_down:
+            time.sleep(settings.SEND_TRANSPORT_RETRY_SECONDS)
+            continue
         if result.claimed:
             continue
         due = next_attempt_due(dispatch_id=dispatch_id)

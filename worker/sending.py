@@ -70,6 +70,7 @@ class BatchResult:
     retried: int = 0
     released: int = 0
     tried: int = 0  # rows handed to the server (or failed here); the rest were never tried
+    transport_down: bool = False  # the mail server could not be reached
     stopped: bool = False  # the dispatch is not sending (paused, cancelled, done)
 
 
@@ -293,8 +294,10 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
                 result.failed += 1
             reconnects += 1
             if reconnects > 1:
-                # The server is not there; the rest waits for the next batch.
+                # The server is not there; the rest waits for the next batch, which must not
+                # come at once (see batches.delivery_batch_run).
                 result.released += deliveries_release(ids=[row.id for row in claimed[index + 1 :]])
+                result.transport_down = True
                 return
             continue
         recorder.sent(
