@@ -65,6 +65,12 @@ class PostalAddress(models.Model):
     def has_postal_address(self) -> bool:
         return bool(self.street and self.postal_code and self.city)
 
+    @property
+    def has_own_address(self) -> bool:
+        """Any address field filled in: print goes here, not to the organisation (print
+        rules); an incomplete one is listed for staff to fix, never silently replaced."""
+        return bool(self.street or self.postal_code or self.city)
+
 
 class OrganisationKind(models.TextChoices):
     COUNTY_PUBLIC_LIBRARY = "public_library", _("Folkbibliotek i länet")
@@ -242,6 +248,19 @@ class Subscriber(PostalAddress):
             self.email = self.email.strip().lower()
             self.email_hash = email_hash(self.email)
         super().save(*args, **kwargs)
+
+    @property
+    def print_copies_owner(self) -> "Organisation | Subscriber":
+        """Whose copy count decides what this person's print line gets: a contact without an
+        own address is served on their organisation's line, with its number of copies."""
+        if self.organisation is not None and not self.has_own_address:
+            return self.organisation
+        return self
+
+    @property
+    def print_copies_current(self) -> int:
+        owner = self.print_copies_owner
+        return owner.print_copies if owner.print_copies is not None else 1
 
     @property
     def gets_email(self) -> bool:

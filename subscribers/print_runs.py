@@ -133,12 +133,11 @@ def print_list_draft(*, issue: Issue, segment_slugs: Iterable[str] | None = None
     organisation_contacts: dict[int, list[Subscriber]] = defaultdict(list)
     for subscriber in subscribers:
         organisation = subscriber.organisation
-        has_own_address = bool(subscriber.street or subscriber.postal_code or subscriber.city)
-        if not has_own_address and organisation is not None:
+        if not subscriber.has_own_address and organisation is not None:
             organisation_contacts[organisation.pk].append(subscriber)
             continue
         copies = subscriber.print_copies if subscriber.print_copies is not None else 1
-        if has_own_address:
+        if subscriber.has_own_address:
             problem = address_problem(
                 street=subscriber.street,
                 postal_code=subscriber.postal_code,

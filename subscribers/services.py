@@ -299,7 +299,7 @@ def subscriber_preferences_update(
         after = _preferences_snapshot(subscriber)
 
         change_request = None
-        current_copies = subscriber.print_copies or 1
+        current_copies = subscriber.print_copies_current
         if (
             subscriber.organisation_id
             and channel in PRINT_CHANNELS
@@ -312,7 +312,7 @@ def subscriber_preferences_update(
             change_request = CopyChangeRequest.objects.create(
                 subscriber=subscriber,
                 organisation_id=subscriber.organisation_id,
-                copies_before=subscriber.print_copies,
+                copies_before=current_copies,
                 copies_requested=print_copies,
             )
         if before != after or change_request:
@@ -344,10 +344,17 @@ def copy_change_request_decide(
         change_request.decided_by = origin.staff_user
         change_request.save()
         if approve:
-            subscriber = Subscriber.objects.select_for_update().get(pk=change_request.subscriber_id)
-            before = subscriber.print_copies
-            subscriber.print_copies = change_request.copies_requested
-            subscriber.save(update_fields=["print_copies", "updated_at"])
+            subscriber = (
+                Subscriber.objects.select_for_update(of=("self",))
+                .select_related("organisation")
+                .get(pk=change_request.subscriber_id)
+            )
+            # The count that decides the print line: the organisation's for a contact
+            # without an own address, else the person's.
+            owner = subscriber.print_copies_owner
+            before = owner.print_copies
+            owner.print_copies = change_request.copies_requested
+            owner.save(update_fields=["print_copies", "updated_at"])
             consent_event_log(
                 subscriber=subscriber,
                 action=ConsentAction.ADMIN,
@@ -355,7 +362,8 @@ def copy_change_request_decide(
                 origin=origin,
                 detail={
                     "before": {"print_copies": before},
-                    "after": {"print_copies": subscriber.print_copies},
+                    "after": {"print_copies": owner.print_copies},
+                    "applies_to": "organisation" if owner is not subscriber else "subscriber",
                     "copy_change_request": change_request.pk,
                 },
             )

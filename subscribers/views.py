@@ -129,7 +129,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         "street": subscriber.street,
         "postal_code": subscriber.postal_code,
         "city": subscriber.city,
-        "print_copies": subscriber.print_copies or 1,
+        "print_copies": subscriber.print_copies_current,
     }
     form = PreferencesForm(
         request.POST if request.method == "POST" and editable else None,

@@ -90,7 +90,8 @@ def test_it_turns_an_organisation_contacts_copy_change_into_a_request_for_staff(
     contact.refresh_from_db()
     assert contact.print_copies == 2
     change = CopyChangeRequest.objects.get()
-    assert (change.copies_before, change.copies_requested, change.organisation) == (2, 5, library)
+    # Without an own address the contact is served on the organisation's line (3 copies).
+    assert (change.copies_before, change.copies_requested, change.organisation) == (3, 5, library)
     assert change.status == CopyChangeRequestStatus.PENDING
     assert contact.consent_events.get().detail["print_copies_requested"] == 5
 
@@ -98,9 +99,39 @@ def test_it_turns_an_organisation_contacts_copy_change_into_a_request_for_staff(
     assert not copy_change_request_decide(
         change_request=change, approve=False, origin=RequestOrigin()
     )
-    contact.refresh_from_db()
-    assert contact.print_copies == 5
+    library.refresh_from_db()
+    assert library.print_copies == 5
     assert contact.consent_events.filter(action=ConsentAction.ADMIN).count() == 1
+
+
+def test_it_applies_an_approved_copy_change_to_a_contacts_own_address(client):
+    library = organisation_make(name="Tyresö bibliotek", municipality="Tyresö")
+    contact = subscriber_make(
+        organisation=library,
+        channel="print",
+        print_copies=2,
+        street="Hemvägen 3",
+        postal_code="135 40",
+        city="Tyresö",
+    )
+
+    client.post(
+        preferences_path(contact),
+        preferences_data(
+            channel="print",
+            print_copies=4,
+            street="Hemvägen 3",
+            postal_code="135 40",
+            city="Tyresö",
+        ),
+    )
+    change = CopyChangeRequest.objects.get()
+    assert change.copies_before == 2
+    copy_change_request_decide(change_request=change, approve=True, origin=RequestOrigin())
+
+    contact.refresh_from_db()
+    library.refresh_from_db()
+    assert (contact.print_copies, library.print_copies) == (4, 3)
 
 
 def test_it_replaces_a_pending_copy_request_with_the_newer_wish(client):
