@@ -262,14 +262,6 @@ class Subscriber(PostalAddress):
         owner = self.print_copies_owner
         return owner.print_copies if owner.print_copies is not None else 1
 
-    @property
-    def gets_email(self) -> bool:
-        return self.channel in EMAIL_CHANNELS
-
-    @property
-    def gets_print(self) -> bool:
-        return self.channel in PRINT_CHANNELS
-
 
 class Segment(models.Model):
     """A saved audience: explicit members plus everyone matching its rule.

@@ -23,13 +23,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.rendering import issue_render
 from subscribers.models import EMAIL_CHANNELS, SubscriberStatus, Suppression
 from subscribers.services_bounce import subscriber_mark_bounced
-from subscribers.tokens import PREFERENCES, UNSUBSCRIBE, token_make
+from subscribers.tokens import preferences_url, unsubscribe_url
 
 from .message import (
     AddressNotSendable,
@@ -164,27 +163,12 @@ def message_template_for(*, issue, language: str) -> MessageTemplate:
     return template
 
 
-@functools.lru_cache(maxsize=8)
-def _url_around_token(url_name: str, site_url: str) -> tuple[str, str]:
-    # reverse() once; per recipient only the token changes (tokens are URL-safe as they are,
-    # so this gives the same URL as subscribers.tokens.preferences_url/unsubscribe_url).
-    marker = "TOKEN0MARKER"
-    before, _, after = reverse(url_name, kwargs={"token": marker}).partition(marker)
-    return site_url + before, after
-
-
-def _token_url(url_name: str, purpose: str, delivery: ClaimedDelivery) -> str:
-    before, after = _url_around_token(url_name, settings.SITE_URL)
-    token = token_make(purpose=purpose, subscriber_id=delivery.subscriber_id, email=delivery.email)
-    return before + token + after
-
-
 def recipient_for(delivery: ClaimedDelivery) -> Recipient:
     return Recipient(
         email=delivery.email,
         name=delivery.name,
-        preferences_url=_token_url("subscribers:preferences", PREFERENCES, delivery),
-        unsubscribe_url=_token_url("subscribers:unsubscribe", UNSUBSCRIBE, delivery),
+        preferences_url=preferences_url(subscriber_id=delivery.subscriber_id, email=delivery.email),
+        unsubscribe_url=unsubscribe_url(subscriber_id=delivery.subscriber_id, email=delivery.email),
         message_id=message_id_make(delivery_id=delivery.id),
     )
 
