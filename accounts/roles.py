@@ -33,17 +33,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("subscribers", "organisation"),
         *_crud("subscribers", "subscriber", ("view", "change")),
         *_crud("subscribers", "segment", ("view",)),
-        *_crud("subscribers", "printrun"),
-        *_crud("subscribers", "printrunline", ("view",)),
-        *_crud("subscribers", "printextraline"),
-        "subscribers.export_print",
+        *_crud("printing", "printrun"),
+        *_crud("printing", "printrunline", ("view",)),
+        *_crud("printing", "printextraline"),
+        "printing.export_print",
         *_crud("newsletter", "issue", ("view",)),
     ],
     # Everything the application models offer.
     ADMINISTRATORS: ["*"],
 }
 
-APP_LABELS = ("accounts", "subscribers", "newsletter", "worker")
+APP_LABELS = ("accounts", "subscribers", "newsletter", "printing", "worker")
 
 
 def role_groups_sync(apps=global_apps) -> None:
@@ -75,5 +75,10 @@ def role_groups_sync(apps=global_apps) -> None:
 
 
 def role_groups_sync_after_migrate(sender, apps=global_apps, **kwargs) -> None:
+    # post_migrate is sent once per app, but only after the whole plan has run, and `apps` is
+    # the final state, so the printing models are in it whichever sender comes first; the sync
+    # makes every app's content types and permissions itself instead of waiting for each app's
+    # own post_migrate. The print permissions it hands out are the rows that printing's 0002
+    # renamed from subscribers, not new ones.
     if sender.name == "worker" or sender.name == "accounts":
         role_groups_sync(apps)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "accounts",
     "subscribers",
     "newsletter",
+    "printing",
     "worker",
 ]
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("subscribers.urls")),
+    path("", include("printing.urls")),
     path("", include("newsletter.urls")),
 ]
 

@@ -9,5 +9,4 @@ class SubscribersConfig(AppConfig):
     def ready(self) -> None:
         # Registers the copy change admin and defines the privacy actions that admin.py
         # attaches; autodiscovery only imports admin.py itself.
-        # admin_print registers the print run admin the same way.
-        from . import admin_print, admin_privacy  # noqa: F401
+        from . import admin_privacy  # noqa: F401

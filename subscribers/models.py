@@ -473,8 +473,3 @@ class CopyChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber}: {self.copies_before or 1} → {self.copies_requested}"
-
-
-# Print runs live in their own module to keep this one readable; importing them here is what
-# registers them with the app.
-from .print_models import PrintExtraLine, PrintLineKind, PrintRun, PrintRunLine  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import print_views, views
+from . import views
 
 app_name = "subscribers"
 urlpatterns = [
@@ -18,16 +18,4 @@ urlpatterns = [
     path("avregistrera/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("integritet/", views.privacy_notice, name="privacy"),
     path("tillganglighet/", views.accessibility_statement, name="accessibility"),
-    # Staff: print distribution per issue.
-    path("personal/tryck/<slug:issue_slug>/", print_views.print_run_page, name="print_run"),
-    path(
-        "personal/tryck/<slug:issue_slug>/slutlig/",
-        print_views.print_run_finalise_view,
-        name="print_run_finalise",
-    ),
-    path(
-        "personal/tryck/<slug:issue_slug>/ladda-ner/<str:export_format>/",
-        print_views.print_run_download,
-        name="print_run_download",
-    ),
 ]

@@ -104,7 +104,7 @@ def article_make(*, issue: Issue, heading: str = "Bokstart når fler familjer", 
 
 
 def print_extra_line_make(*, issue, label: str, copies: int = 1, **fields):
-    from subscribers.models import PrintExtraLine
+    from printing.models import PrintExtraLine
 
     fields.setdefault("country", "Sverige")
     return PrintExtraLine.objects.create(issue=issue, label=label, copies=copies, **fields)

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from subscribers.models import PrintExtraLine
-from subscribers.print_runs import print_run_finalise
+from printing.models import PrintExtraLine
+from printing.runs import print_run_finalise
 from tests.factories import staff_user_make
 from tests.print_scenario import print_scenario_make
 
@@ -17,7 +17,7 @@ def test_it_lets_staff_add_an_extra_line_and_only_view_a_final_run(client):
     client.force_login(staff_user_make(username="admin", is_superuser=True))
 
     response = client.post(
-        reverse("admin:subscribers_printextraline_add"),
+        reverse("admin:printing_printextraline_add"),
         {
             "issue": scenario["issue"].pk,
             "label": "Biblioteksdagarna",
@@ -31,7 +31,7 @@ def test_it_lets_staff_add_an_extra_line_and_only_view_a_final_run(client):
     assert response.status_code == 302
     assert PrintExtraLine.objects.get(label="Biblioteksdagarna").copies == 20
 
-    change_page = client.get(reverse("admin:subscribers_printrun_change", args=[run.pk]))
+    change_page = client.get(reverse("admin:printing_printrun_change", args=[run.pk]))
     assert change_page.status_code == 200
     assert b'name="_save"' not in change_page.content
-    assert client.get(reverse("admin:subscribers_printrun_add")).status_code == 403
+    assert client.get(reverse("admin:printing_printrun_add")).status_code == 403

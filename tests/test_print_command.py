@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from subscribers.print_runs import print_run_finalise
+from printing.runs import print_run_finalise
 from tests.factories import reference_data_ensure
 from tests.print_scenario import print_scenario_make
 

@@ -12,15 +12,15 @@ from django.db.models.functions import Coalesce
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from printing.exports import print_list_csv, print_list_labels_pdf, print_list_xlsx
+from printing.models import PrintExtraLine
+from printing.runs import print_list_draft
 from subscribers.models import (
     PRINT_CHANNELS,
     Organisation,
-    PrintExtraLine,
     Subscriber,
     SubscriberStatus,
 )
-from subscribers.print_exports import print_list_csv, print_list_labels_pdf, print_list_xlsx
-from subscribers.print_runs import print_list_draft
 from tests.print_scenario import EVIL_NAME, TOTAL_COPIES, print_scenario_make
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def scenario():
 
 
 def copies_in_database() -> int:
-    """The expected total, counted straight from the tables, independently of print_runs."""
+    """The expected total, counted straight from the tables, independently of printing.runs."""
     print_people = Q(status=SubscriberStatus.ACTIVE, channel__in=PRINT_CHANNELS) & Q(
         protected_identity=False
     )

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.roles import DISTRIBUTION_STAFF, EDITORS, role_groups_sync
-from subscribers.models import PrintRun
+from printing.models import PrintRun
 from tests.factories import staff_user_make
 from tests.print_scenario import EVIL_NAME, TOTAL_COPIES, print_scenario_make
 
@@ -27,7 +27,7 @@ def distribution_client(client):
 
 
 def page_url(issue) -> str:
-    return reverse("subscribers:print_run", kwargs={"issue_slug": issue.slug})
+    return reverse("printing:print_run", kwargs={"issue_slug": issue.slug})
 
 
 def test_it_is_at_the_url_the_issue_names(scenario):
@@ -44,13 +44,13 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client, scenario):
 def test_it_refuses_staff_without_the_export_permission(client, scenario):
     client.force_login(staff_user_make(username="redaktor", groups=[EDITORS]))
     download = reverse(
-        "subscribers:print_run_download",
+        "printing:print_run_download",
         kwargs={"issue_slug": "2018-1", "export_format": "csv"},
     )
 
     assert client.get(page_url(scenario["issue"])).status_code == 403
     assert client.get(download).status_code == 403
-    finalise = reverse("subscribers:print_run_finalise", kwargs={"issue_slug": "2018-1"})
+    finalise = reverse("printing:print_run_finalise", kwargs={"issue_slug": "2018-1"})
     assert client.post(finalise, {"allow_incomplete": "1"}).status_code == 403
     assert not PrintRun.objects.exists()
 
@@ -74,7 +74,7 @@ def test_it_shows_distribution_staff_the_lines_totals_and_what_to_fix(
 def test_it_marks_the_list_final_only_when_the_missing_addresses_are_acknowledged(
     distribution_client, scenario
 ):
-    url = reverse("subscribers:print_run_finalise", kwargs={"issue_slug": "2018-1"})
+    url = reverse("printing:print_run_finalise", kwargs={"issue_slug": "2018-1"})
 
     response = distribution_client.post(url, follow=True)
     assert not PrintRun.objects.exists()
@@ -88,7 +88,7 @@ def test_it_marks_the_list_final_only_when_the_missing_addresses_are_acknowledge
 
 def test_it_shows_the_change_since_the_final_run(distribution_client, scenario):
     distribution_client.post(
-        reverse("subscribers:print_run_finalise", kwargs={"issue_slug": "2018-1"}),
+        reverse("printing:print_run_finalise", kwargs={"issue_slug": "2018-1"}),
         {"allow_incomplete": "1"},
     )
     scenario["sundbyberg"].print_copies = 6
@@ -107,13 +107,13 @@ def test_it_downloads_the_final_run_by_default_and_a_draft_on_request(
     distribution_client, scenario
 ):
     distribution_client.post(
-        reverse("subscribers:print_run_finalise", kwargs={"issue_slug": "2018-1"}),
+        reverse("printing:print_run_finalise", kwargs={"issue_slug": "2018-1"}),
         {"allow_incomplete": "1"},
     )
     scenario["evil"].print_copies = 5
     scenario["evil"].save()
     url = reverse(
-        "subscribers:print_run_download", kwargs={"issue_slug": "2018-1", "export_format": "csv"}
+        "printing:print_run_download", kwargs={"issue_slug": "2018-1", "export_format": "csv"}
     )
 
     final = distribution_client.get(url)

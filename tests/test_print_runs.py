@@ -3,9 +3,9 @@
 import pytest
 from django.db.models import Sum
 
-from subscribers.models import PrintExtraLine, PrintRun, PrintRunLine, Subscriber
-from subscribers.print_lists import print_list_diff
-from subscribers.print_runs import (
+from printing.lists import print_list_diff
+from printing.models import PrintExtraLine, PrintRun, PrintRunLine
+from printing.runs import (
     PrintListIncomplete,
     UnknownSegment,
     print_list_draft,
@@ -13,6 +13,7 @@ from subscribers.print_runs import (
     print_list_from_run,
     print_run_finalise,
 )
+from subscribers.models import Subscriber
 from tests.factories import staff_user_make, subscriber_make
 from tests.print_scenario import EVIL_NAME, TOTAL_COPIES, print_scenario_make
 

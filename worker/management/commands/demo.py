@@ -1,7 +1,8 @@
 """The demo: seed → compose → render → send → export, on whatever the environment configures.
 
 Lives in `worker` because it is the one app allowed to use both `newsletter` and
-`subscribers`.
+`subscribers`. The last step runs printing's `export_print` command by name, as an operator
+would, so worker does not import printing.
 """
 
 from django.conf import settings

@@ -32,17 +32,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from newsletter.models import Issue
-
-from .models import (
+from subscribers.models import (
     PRINT_CHANNELS,
     Segment,
     Subscriber,
     SubscriberStatus,
 )
-from .print_lists import SWEDEN_NAMES, PrintLine, PrintList, address_problem
-from .print_models import PrintExtraLine, PrintLineKind, PrintRun, PrintRunLine
-from .selectors import segments_membership_q, segments_with_rules
-from .validation import postal_code_normalise
+from subscribers.selectors import segments_membership_q, segments_with_rules
+from subscribers.validation import postal_code_normalise
+
+from .lists import SWEDEN_NAMES, PrintLine, PrintList, address_problem
+from .models import PrintExtraLine, PrintLineKind, PrintRun, PrintRunLine
 
 
 class UnknownSegment(ValueError):

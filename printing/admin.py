@@ -1,12 +1,9 @@
-"""Admin for print runs and the editor's extra lines; registers itself when imported.
-
-Imported from SubscribersConfig.ready() so it does not depend on subscribers/admin.py.
-"""
+"""Admin for print runs and the editor's extra lines."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .print_models import PrintExtraLine, PrintRun, PrintRunLine
+from .models import PrintExtraLine, PrintRun, PrintRunLine
 
 
 @admin.register(PrintExtraLine)

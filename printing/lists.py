@@ -1,7 +1,7 @@
 """The values a print list is made of: lines, totals, the list itself and diffs between lists.
 
 Plain data, no queries: a live draft and a frozen run look the same to the exports, the staff
-page and the diff. The rules that decide which lines exist are in print_runs.py.
+page and the diff. The rules that decide which lines exist are in runs.py.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from newsletter.models import Issue
+from subscribers.models import OrganisationKind
+from subscribers.validation import postal_code_normalise
 
-from .models import OrganisationKind
-from .print_models import PrintLineKind, PrintRun
-from .validation import postal_code_normalise
+from .models import PrintLineKind, PrintRun
 
 SWEDEN_NAMES = {"", "sverige", "sweden", "se"}
 DIFF_FIELDS = (

@@ -1,13 +1,15 @@
 """Print runs (upplaga): the frozen list sent to the printer, and the editor's extra lines.
 
-Imported at the bottom of models.py so Django registers these models in the subscribers app.
+The models began in the subscribers app and moved here without moving their data: each keeps
+its table name from then (db_table), and migration 0002 moved their content types, so the
+permissions, the groups holding them and the admin log came along.
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import PostalAddress
+from subscribers.models import PostalAddress
 
 
 class PrintExtraLine(PostalAddress):
@@ -30,6 +32,7 @@ class PrintExtraLine(PostalAddress):
     created_at = models.DateTimeField(_("skapad"), auto_now_add=True)
 
     class Meta:
+        db_table = "subscribers_printextraline"
         verbose_name = _("extra tryckrad")
         verbose_name_plural = _("extra tryckrader")
         ordering = ["issue", "id"]
@@ -75,6 +78,7 @@ class PrintRun(models.Model):
     total_copies = models.PositiveIntegerField(_("totalt antal exemplar"))
 
     class Meta:
+        db_table = "subscribers_printrun"
         verbose_name = _("tryckupplaga")
         verbose_name_plural = _("tryckupplagor")
         ordering = ["-finalised_at", "-id"]
@@ -124,6 +128,7 @@ class PrintRunLine(models.Model):
     )
 
     class Meta:
+        db_table = "subscribers_printrunline"
         verbose_name = _("tryckrad")
         verbose_name_plural = _("tryckrader")
         ordering = ["run", "id"]

@@ -11,14 +11,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from newsletter.models import Issue
-from subscribers.print_exports import (
+from printing.exports import (
     FORMATS,
     export_filename,
     print_list_export,
     total_summary,
 )
-from subscribers.print_lists import PrintList
-from subscribers.print_runs import UnknownSegment, print_list_for_export
+from printing.lists import PrintList
+from printing.runs import UnknownSegment, print_list_for_export
 
 
 class Command(BaseCommand):

@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from newsletter.models import Issue
+from subscribers.models import Segment
 
-from .models import Segment
-from .print_exports import CONTENT_TYPES, FORMATS, export_filename, print_list_export
-from .print_lists import print_list_diff
-from .print_runs import (
+from .exports import CONTENT_TYPES, FORMATS, export_filename, print_list_export
+from .lists import print_list_diff
+from .runs import (
     PrintListIncomplete,
     UnknownSegment,
     print_list_draft,
@@ -23,7 +23,8 @@ from .print_runs import (
     print_run_latest,
 )
 
-EXPORT_PERMISSION = "subscribers.export_print"
+EXPORT_PERMISSION = "printing.export_print"
+FINALISE_PERMISSION = "printing.add_printrun"
 
 
 def print_staff_required(view):
@@ -60,7 +61,7 @@ def print_run_page(request: HttpRequest, issue_slug: str) -> HttpResponse:
     ]
     return render(
         request,
-        "subscribers/print_run.html",
+        "printing/print_run.html",
         {
             "issue": issue,
             "draft": draft,
@@ -71,7 +72,7 @@ def print_run_page(request: HttpRequest, issue_slug: str) -> HttpResponse:
             "selected_segments": set(draft.segment_slugs),
             "formats": FORMATS,
             "segment_query": "".join(f"&segment={slug}" for slug in draft.segment_slugs),
-            "can_finalise": request.user.has_perm("subscribers.add_printrun"),
+            "can_finalise": request.user.has_perm(FINALISE_PERMISSION),
         },
     )
 
@@ -79,7 +80,7 @@ def print_run_page(request: HttpRequest, issue_slug: str) -> HttpResponse:
 @require_POST
 @print_staff_required
 def print_run_finalise_view(request: HttpRequest, issue_slug: str) -> HttpResponse:
-    if not request.user.has_perm("subscribers.add_printrun"):
+    if not request.user.has_perm(FINALISE_PERMISSION):
         return HttpResponse(status=403)
     issue = get_object_or_404(Issue, slug=issue_slug)
     segment_slugs = request.POST.getlist("segment")
@@ -104,7 +105,7 @@ def print_run_finalise_view(request: HttpRequest, issue_slug: str) -> HttpRespon
             _("Upplagan är markerad som skickad till tryckeriet: %(copies)d ex.")
             % {"copies": run.total_copies},
         )
-    url = reverse("subscribers:print_run", kwargs={"issue_slug": issue.slug})
+    url = reverse("printing:print_run", kwargs={"issue_slug": issue.slug})
     query = "&".join(f"segment={slug}" for slug in segment_slugs)
     return redirect(f"{url}?{query}" if query else url)
 

@@ -1,7 +1,7 @@
 """Writers for a print list: CSV for Swedish Excel, XLSX, and address labels as PDF.
 
 Every writer takes a PrintList (draft or final) and returns bytes; what goes in the list is
-decided in print_runs.py. Each export states where it came from and the total copies.
+decided in runs.py. Each export states where it came from and the total copies.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
-from .exporting import excel_csv_writer, formula_escape
-from .print_lists import PrintLine, PrintList
+from subscribers.exporting import excel_csv_writer, formula_escape
+
+from .lists import PrintLine, PrintList
 
 FORMATS = ("csv", "xlsx", "pdf")
 CONTENT_TYPES = {
