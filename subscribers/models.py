@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from .validation import email_hash, email_normalise, postal_code_normalise
+from .validation import email_fold, email_hash, email_normalise, postal_code_normalise
 
 
 class Region(models.Model):
@@ -245,7 +245,7 @@ class Subscriber(PostalAddress):
 
     def save(self, *args, **kwargs) -> None:
         if self.status != SubscriberStatus.ERASED:
-            self.email = self.email.strip().lower()
+            self.email = email_fold(self.email)
             self.email_hash = email_hash(self.email)
         super().save(*args, **kwargs)
 

@@ -9,7 +9,8 @@ from django.utils.dateparse import parse_datetime
 from newsletter.models import Issue
 from worker.models import DispatchStatus
 from worker.selectors import dispatch_progress
-from worker.services import dispatch_create, dispatch_test_send
+from worker.services import dispatch_create
+from worker.testsend import dispatch_test_send
 
 from ._progress import progress_line
 
