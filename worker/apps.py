@@ -14,6 +14,7 @@ class WorkerConfig(AppConfig):
     def ready(self) -> None:
         from subscribers.signals import subscriber_erased
 
+        from . import checks  # noqa: F401  (registers the app's system checks)
         from .services import deliveries_anonymise
 
         subscriber_erased.connect(deliveries_anonymise, dispatch_uid="deliveries_anonymise")
