@@ -38,6 +38,15 @@ class Municipality(models.Model):
         return self.name
 
 
+def address_given(*, street: str, postal_code: str, city: str) -> bool:
+    """The one rule for "has an address of its own": any address field filled in.
+
+    Print goes to such an address, not to the organisation's; an incomplete one is listed for
+    staff to fix, never silently replaced by the organisation's.
+    """
+    return bool(street or postal_code or city)
+
+
 class PostalAddress(models.Model):
     """The fields of a Swedish postal address, shared by organisations and subscribers."""
 
@@ -67,9 +76,7 @@ class PostalAddress(models.Model):
 
     @property
     def has_own_address(self) -> bool:
-        """Any address field filled in: print goes here, not to the organisation (print
-        rules); an incomplete one is listed for staff to fix, never silently replaced."""
-        return bool(self.street or self.postal_code or self.city)
+        return address_given(street=self.street, postal_code=self.postal_code, city=self.city)
 
 
 class OrganisationKind(models.TextChoices):
@@ -250,16 +257,16 @@ class Subscriber(PostalAddress):
         super().save(*args, **kwargs)
 
     @property
-    def print_copies_owner(self) -> "Organisation | Subscriber":
-        """Whose copy count decides what this person's print line gets: a contact without an
-        own address is served on their organisation's line, with its number of copies."""
+    def print_line_owner(self) -> "Organisation | Subscriber":
+        """Whose address and copy count this person's print goes by: a contact without an
+        own address is served on their organisation's line, at its address, with its copies."""
         if self.organisation is not None and not self.has_own_address:
             return self.organisation
         return self
 
     @property
     def print_copies_current(self) -> int:
-        owner = self.print_copies_owner
+        owner = self.print_line_owner
         return owner.print_copies if owner.print_copies is not None else 1
 
 

@@ -325,7 +325,7 @@ def copy_change_request_decide(
             )
             # The count that decides the print line: the organisation's for a contact
             # without an own address, else the person's.
-            owner = subscriber.print_copies_owner
+            owner = subscriber.print_line_owner
             before = owner.print_copies
             owner.print_copies = change_request.copies_requested
             owner.save(update_fields=["print_copies", "updated_at"])

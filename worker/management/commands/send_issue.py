@@ -20,8 +20,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("issue_slug", metavar="ISSUE_SLUG")
-        parser.add_argument(
-            "--segment", action="append", default=[], metavar="SLUG", help="Kan upprepas."
+        audience = parser.add_mutually_exclusive_group()
+        audience.add_argument(
+            "--segment",
+            action="append",
+            default=[],
+            metavar="SLUG",
+            help="Bara mottagare i dessa segment. Kan upprepas.",
+        )
+        # Spelled out because "no --segment" means "every segment" here, while export_print
+        # without --segment filters nothing (readers in no segment are on the print list).
+        audience.add_argument(
+            "--all-segments",
+            action="store_true",
+            help="Alla som finns i minst ett segment (samma som att utelämna --segment).",
         )
         parser.add_argument(
             "--test",
