@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import PostalAddress
+from .models.places import PostalAddress
 
 
 class PrintExtraLine(PostalAddress):
