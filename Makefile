@@ -28,9 +28,11 @@ demo: $(STAMP)
 system-deps:
 	bin/system-deps
 
+# ruff, and import-linter for the direction of imports between the apps (pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

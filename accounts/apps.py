@@ -8,8 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Konton")
 
     def ready(self) -> None:
-        from lansnytt import checks  # noqa: F401  (registers the production checks)
-
+        from . import checks  # noqa: F401  (registers the app's system checks)
         from .roles import role_groups_sync_after_migrate
 
         # Apps added later bring new permissions; re-syncing after every migrate keeps the

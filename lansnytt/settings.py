@@ -2,7 +2,8 @@
 
 Unset variables fall back to the embedded default (SQLite under var/, tasks in-process,
 email written to var/outbox/) so a fresh machine can run the demo. With DEBUG off the
-fallbacks are refused by system checks in lansnytt/checks.py instead of being used silently.
+fallbacks are refused by the apps' system checks (see lansnytt/checks.py) instead of being
+used silently.
 """
 
 from pathlib import Path
@@ -113,7 +114,7 @@ else:
 # (INCR) but is missing from the library's list of supported backends, hence W001. LocMem is
 # per process, so limits would not hold across gunicorn workers: acceptable only for the
 # embedded default (DEBUG without Redis); production without REDIS_URL is refused anyway by
-# lansnytt.checks.
+# worker.checks.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 if DEBUG and not REDIS_URL:
     SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")

@@ -6,11 +6,47 @@ characters that HTML, URLs or quoted-printable would escape, so they survive eve
 of the rendering unchanged.
 """
 
+import re
+from dataclasses import dataclass
+from html import escape
+
 NAME = "__LANSNYTT_NAME__"
 PREFERENCES_URL = "__LANSNYTT_PREFERENCES_URL__"
 UNSUBSCRIBE_URL = "__LANSNYTT_UNSUBSCRIBE_URL__"
 
 ALL = (NAME, PREFERENCES_URL, UNSUBSCRIBE_URL)
+PLACEHOLDER = re.compile("|".join(re.escape(token) for token in ALL))
+
+# Control characters (CR, LF, NUL, ...) have no business in a greeting; in a header they are
+# what header injection is made of.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def control_characters_clean(value: str) -> str:
+    """The value with runs of control characters (CR/LF above all) turned into spaces."""
+    return _CONTROL.sub(" ", value or "").strip()
+
+
+@dataclass(frozen=True)
+class PersonalValues:
+    """What replaces each placeholder for one recipient, in the plain text and in the HTML."""
+
+    text: dict[str, str]
+    html: dict[str, str]
+
+
+def personal_values(
+    *, name: str, preferences_url: str, unsubscribe_url: str, language: str
+) -> PersonalValues:
+    """The one place that decides what a recipient's placeholders become; the preview and the
+    sending pipeline both fill them from here."""
+    greeting = reader_name(control_characters_clean(name), language=language)
+    text = {NAME: greeting, PREFERENCES_URL: preferences_url, UNSUBSCRIBE_URL: unsubscribe_url}
+    return PersonalValues(text=text, html={token: escape(value) for token, value in text.items()})
+
+
+def placeholders_fill(content: str, values: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda match: values[match.group(0)], content)
 
 
 def reader_name(name: str, *, language: str) -> str:

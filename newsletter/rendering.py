@@ -11,7 +11,6 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from html import escape
 
 import mjml
 from django.conf import settings
@@ -95,18 +94,16 @@ def issue_personalise(
     rendered: RenderedIssue, *, name: str, preferences_url: str, unsubscribe_url: str
 ) -> tuple[str, str]:
     """(html, text) for one recipient: the placeholders replaced, nothing re-rendered."""
-    name = personalisation.reader_name(name, language=rendered.language)
-    html = (
-        rendered.html.replace(personalisation.NAME, escape(name))
-        .replace(personalisation.PREFERENCES_URL, escape(preferences_url))
-        .replace(personalisation.UNSUBSCRIBE_URL, escape(unsubscribe_url))
+    values = personalisation.personal_values(
+        name=name,
+        preferences_url=preferences_url,
+        unsubscribe_url=unsubscribe_url,
+        language=rendered.language,
     )
-    text = (
-        rendered.text.replace(personalisation.NAME, name)
-        .replace(personalisation.PREFERENCES_URL, preferences_url)
-        .replace(personalisation.UNSUBSCRIBE_URL, unsubscribe_url)
+    return (
+        personalisation.placeholders_fill(rendered.html, values.html),
+        personalisation.placeholders_fill(rendered.text, values.text),
     )
-    return html, text
 
 
 def issue_version(*, issue: Issue, articles: list[Article]) -> str:

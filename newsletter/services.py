@@ -1,13 +1,13 @@
 """Writes on issues and articles: status transitions, ordering, test sends."""
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Article, Issue, IssueStatus
 from .preflight import issue_preflight
+from .testsend import test_sender
 
 
 class IssueNotReady(Exception):
@@ -96,24 +96,7 @@ def issue_send_test(*, issue: Issue, emails: list[str]) -> int:
     what readers will get (headers, links, DKIM). Addresses are checked first; a refusal by
     the mail server is reported with its reply.
     """
-    addresses = [email.strip() for email in emails if email.strip()]
-    if not addresses:
-        raise ValidationError(_("Ange minst en e-postadress."))
-    invalid = []
-    for address in addresses:
-        try:
-            validate_email(address)
-        except ValidationError:
-            invalid.append(address)
-    if invalid:
-        raise ValidationError(
-            _("Ogiltiga e-postadresser: %(addresses)s") % {"addresses": ", ".join(invalid)}
-        )
-    # The one place where newsletter calls into worker: worker depends on newsletter, so the
-    # import waits until a test is actually sent.
-    from worker.services import dispatch_test_send
-
-    results = dispatch_test_send(issue=issue, emails=addresses)
+    results = test_sender()(issue=issue, emails=emails)
     refused = [result for result in results if not result.ok]
     if refused:
         raise ValidationError(

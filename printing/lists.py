@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from newsletter.models import Issue
-from subscribers.models import OrganisationKind
+from subscribers.models import OrganisationKind, address_given
 from subscribers.validation import postal_code_normalise
 
 from .models import PrintLineKind, PrintRun
@@ -58,7 +58,7 @@ class PrintLine:
 
     @property
     def has_address(self) -> bool:
-        return bool(self.street or self.postal_code or self.city)
+        return address_given(street=self.street, postal_code=self.postal_code, city=self.city)
 
     @property
     def organisation_kind_label(self) -> str:

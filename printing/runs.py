@@ -38,15 +38,11 @@ from subscribers.models import (
     Subscriber,
     SubscriberStatus,
 )
-from subscribers.selectors import segments_membership_q, segments_with_rules
+from subscribers.selectors import segments_membership_q, segments_resolve, segments_with_rules
 from subscribers.validation import postal_code_normalise
 
 from .lists import SWEDEN_NAMES, PrintLine, PrintList, address_problem
 from .models import PrintExtraLine, PrintLineKind, PrintRun, PrintRunLine
-
-
-class UnknownSegment(ValueError):
-    pass
 
 
 class PrintListIncomplete(ValueError):
@@ -63,22 +59,17 @@ def _normalised_postal_code(value: str, country: str) -> str:
 
 
 def _segments_resolve(segment_slugs: Iterable[str] | None) -> list[Segment] | None:
+    """The chosen segments, or None for no segment filter (every print reader)."""
     if not segment_slugs:
         return None
-    slugs = sorted(set(segment_slugs))
-    segments = list(segments_with_rules(slugs))
-    unknown = set(slugs) - {segment.slug for segment in segments}
-    if unknown:
-        raise UnknownSegment(_("okänt segment: %s") % ", ".join(sorted(unknown)))
-    return segments
+    return segments_resolve(segment_slugs)
 
 
 def _extra_lines(issue: Issue) -> list[PrintLine]:
     lines = []
     for extra in PrintExtraLine.objects.filter(issue=issue):
-        has_address = bool(extra.street or extra.postal_code or extra.city)
         problem = ""
-        if has_address:
+        if extra.has_own_address:
             problem = address_problem(
                 street=extra.street,
                 postal_code=extra.postal_code,
@@ -271,8 +262,9 @@ def print_list_for_export(
     run = None if draft else print_run_latest(issue=issue)
     if run is None:
         return print_list_draft(issue=issue, segment_slugs=segment_slugs)
-    _segments_resolve(segment_slugs)  # an unknown slug is an error either way
-    return print_list_from_run(run).filtered_to_segments(segment_slugs)
+    # An unknown slug is an error either way; the run filters by the slugs as stored.
+    segments = _segments_resolve(segment_slugs) or []
+    return print_list_from_run(run).filtered_to_segments([segment.slug for segment in segments])
 
 
 @transaction.atomic

@@ -10,12 +10,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from newsletter.models import Issue
 from subscribers.models import Segment
+from subscribers.selectors import UnknownSegment
 
 from .exports import CONTENT_TYPES, FORMATS, export_filename, print_list_export
 from .lists import print_list_diff
 from .runs import (
     PrintListIncomplete,
-    UnknownSegment,
     print_list_draft,
     print_list_for_export,
     print_list_from_run,

@@ -14,10 +14,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .admin_privacy import subscriber_erase_action, subscriber_export_action
+from .consent import RequestOrigin, subscriber_staff_edit_log
 from .exporting import subscribers_csv_write, subscribers_exportable
 from .importing import subscribers_import
 from .models import (
-    ConsentAction,
     ConsentEvent,
     ConsentSource,
     Municipality,
@@ -30,8 +30,8 @@ from .models import (
     Suppression,
 )
 from .selectors import segment_member_count, segment_members, segments_with_rules
-from .services import RequestOrigin, consent_event_log, subscriber_unsubscribe
-from .validation import email_hash
+from .services import subscriber_unsubscribe
+from .validation import email_hash, email_normalise
 
 
 class ReadOnlyAdminMixin:
@@ -222,20 +222,14 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def save_model(self, request, subscriber: Subscriber, form, change: bool) -> None:
         super().save_model(request, subscriber, form, change)
-        if not change or form.changed_data:
-            # Staff edits go into the consent log like every other change of a person's data.
-            consent_event_log(
-                subscriber=subscriber,
-                action=ConsentAction.ADMIN,
-                source=ConsentSource.ADMIN,
-                origin=RequestOrigin(staff_user=request.user),
-                detail={
-                    "changed": sorted(form.changed_data),
-                    "created": not change,
-                    "before": {name: str(form.initial.get(name)) for name in form.changed_data},
-                    "after": {name: str(form.cleaned_data.get(name)) for name in form.changed_data},
-                },
-            )
+        # Staff edits go into the consent log like every other change of a person's data.
+        subscriber_staff_edit_log(
+            subscriber=subscriber,
+            staff_user=request.user,
+            created=not change,
+            before={name: form.initial.get(name) for name in form.changed_data},
+            after={name: form.cleaned_data.get(name) for name in form.changed_data},
+        )
 
     def get_urls(self):
         return [
@@ -368,9 +362,13 @@ class SuppressionForm(forms.ModelForm):
         fields = ["email", "reason"]
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
-        if not email and not self.instance.pk:
+        raw = self.cleaned_data["email"]
+        if not raw.strip():
+            if self.instance.pk:
+                return raw
             raise forms.ValidationError(gettext("Ange adressen som ska spärras."))
+        # The same normal form as every stored address, or the hash would miss it.
+        email = email_normalise(raw)
         if not self.instance.pk and Suppression.objects.filter(email_hash=email_hash(email)):
             raise forms.ValidationError(gettext("Adressen är redan spärrad."))
         return email

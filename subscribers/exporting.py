@@ -67,10 +67,8 @@ def _columns() -> list[str]:
 
 def _row(subscriber: Subscriber) -> list[object]:
     organisation = subscriber.organisation
-    # The print address that applies: the person's own, else the organisation's.
-    address_owner = (
-        subscriber if subscriber.has_postal_address or not organisation else organisation
-    )
+    # The print address that applies, by the same rule as the print list.
+    address_owner = subscriber.print_line_owner
     return [
         subscriber.email,
         subscriber.name,

@@ -1,16 +1,15 @@
 """Reads of the subscriber domain: who belongs to which segment, who may be mailed."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
-from .models import (
-    EMAIL_CHANNELS,
-    Segment,
-    Subscriber,
-    SubscriberStatus,
-    Suppression,
-)
+from .mailable import mailable_q
+from .models import Segment, Subscriber
 
 
 def segment_rule_q(segment: Segment) -> Q | None:
@@ -63,21 +62,49 @@ def segments_with_rules(slugs: Iterable[str] | None = None) -> QuerySet[Segment]
     return queryset
 
 
+class UnknownSegment(ValidationError):
+    """A segment slug that names no segment (every entry point reports it the same way)."""
+
+    def __str__(self) -> str:
+        # The message itself, not ValidationError's list repr: commands and pages show it.
+        return " ".join(self.messages)
+
+
+class SegmentDirectory:
+    """Every segment by slug, loaded once, for resolving many slugs (an import's rows)."""
+
+    def __init__(self, segments: Iterable[Segment]) -> None:
+        # Slugs are matched case-insensitively: "Partners" in a file means "partners".
+        self.by_slug = {segment.slug.casefold(): segment for segment in segments}
+
+    @classmethod
+    def load(cls) -> SegmentDirectory:
+        return cls(segments_with_rules())
+
+    def resolve(self, slugs: Iterable[str]) -> list[Segment]:
+        """The named segments in slug order, each once; raises UnknownSegment naming every
+        slug that matches none."""
+        wanted = sorted({slug.strip().casefold() for slug in slugs if slug.strip()})
+        unknown = [slug for slug in wanted if slug not in self.by_slug]
+        if unknown:
+            raise UnknownSegment(
+                _("okänt segment: %s") % ", ".join(unknown), code="unknown_segment"
+            )
+        return [self.by_slug[slug] for slug in wanted]
+
+
+def segments_resolve(slugs: Iterable[str]) -> list[Segment]:
+    """The one rule for turning segment slugs given by a person into segments."""
+    return SegmentDirectory.load().resolve(slugs)
+
+
 def segment_members(*, segments: Iterable[Segment]) -> QuerySet[Subscriber]:
     return Subscriber.objects.filter(segments_membership_q(segments))
 
 
-def suppressed_q() -> Q:
-    return Q(Exists(Suppression.objects.filter(email_hash=OuterRef("email_hash"))))
-
-
 def subscribers_mailable(*, segments: Iterable[Segment]) -> QuerySet[Subscriber]:
-    """Active subscribers on an email channel, in any of the segments, not suppressed."""
-    return (
-        Subscriber.objects.filter(status=SubscriberStatus.ACTIVE, channel__in=EMAIL_CHANNELS)
-        .filter(segments_membership_q(segments))
-        .exclude(suppressed_q())
-    )
+    """Subscribers who may be mailed (see subscribers.mailable) in any of the segments."""
+    return Subscriber.objects.filter(mailable_q()).filter(segments_membership_q(segments))
 
 
 def segment_member_count(segment: Segment) -> int:

@@ -15,10 +15,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from .consent import RequestOrigin, consent_event_log
 from .models import (
     PRINT_CHANNELS,
     ConsentAction,
-    ConsentEvent,
     ConsentSource,
     CopyChangeRequest,
     CopyChangeRequestStatus,
@@ -32,15 +32,6 @@ from .models import (
 )
 from .tokens import CONFIRM, preferences_url, token_make, unsubscribe_url
 from .validation import email_hash, email_normalise
-
-
-@dataclass(frozen=True)
-class RequestOrigin:
-    """Where a change came from, as the consent log records it."""
-
-    ip_address: str | None = None
-    user_agent: str = ""
-    staff_user: Any = None
 
 
 @dataclass(frozen=True)
@@ -73,27 +64,6 @@ _LIFTED_BY_OPT_IN = (
     SuppressionReason.COMPLAINT,
     SuppressionReason.ERASED,
 )
-
-
-def consent_event_log(
-    *,
-    subscriber: Subscriber,
-    action: str,
-    source: str,
-    origin: RequestOrigin,
-    detail: dict[str, Any] | None = None,
-    privacy_text_version: str = "",
-) -> ConsentEvent:
-    return ConsentEvent.objects.create(
-        subscriber=subscriber,
-        action=action,
-        source=source,
-        ip_address=origin.ip_address,
-        user_agent=(origin.user_agent or "")[:500],
-        staff_user=origin.staff_user,
-        privacy_text_version=privacy_text_version,
-        detail=detail or {},
-    )
 
 
 def subscriber_mail_send(
@@ -194,10 +164,17 @@ def _request_apply(*, subscriber: Subscriber, detail: dict[str, Any]) -> None:
     subscriber.postal_code = detail.get("postal_code", "")
     subscriber.city = detail.get("city", "")
     subscriber.save()
+    public_segments_choose(subscriber=subscriber, segment_ids=detail.get("segment_ids", []))
+
+
+def public_segments_choose(*, subscriber: Subscriber, segment_ids: list[int]) -> None:
+    """Make the person's public segments exactly the chosen ones (sign-up and preferences).
+
+    Only the publicly offered segments are the person's to choose; memberships staff gave
+    stay as they are, and an id of a non-public segment is ignored.
+    """
     public = Segment.objects.filter(public=True)
-    wanted = public.filter(pk__in=detail.get("segment_ids", []))
-    # Only the publicly offered segments are the person's to choose; memberships staff gave
-    # stay as they are.
+    wanted = public.filter(pk__in=segment_ids)
     subscriber.segments.remove(*public.exclude(pk__in=wanted))
     subscriber.segments.add(*wanted)
 
@@ -292,10 +269,7 @@ def subscriber_preferences_update(
         subscriber.language = language
         subscriber.street, subscriber.postal_code, subscriber.city = street, postal_code, city
         subscriber.save()
-        public = Segment.objects.filter(public=True)
-        wanted = public.filter(pk__in=segment_ids)
-        subscriber.segments.remove(*public.exclude(pk__in=wanted))
-        subscriber.segments.add(*wanted)
+        public_segments_choose(subscriber=subscriber, segment_ids=segment_ids)
         after = _preferences_snapshot(subscriber)
 
         change_request = None
@@ -351,7 +325,7 @@ def copy_change_request_decide(
             )
             # The count that decides the print line: the organisation's for a contact
             # without an own address, else the person's.
-            owner = subscriber.print_copies_owner
+            owner = subscriber.print_line_owner
             before = owner.print_copies
             owner.print_copies = change_request.copies_requested
             owner.save(update_fields=["print_copies", "updated_at"])

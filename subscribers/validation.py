@@ -10,6 +10,15 @@ from email_validator import EmailNotValidError, validate_email
 POSTAL_CODE_PATTERN = re.compile(r"^[1-9]\d{4}$")
 
 
+def email_fold(raw: str) -> str:
+    """The case-folded, trimmed form every stored and compared address has.
+
+    No validation: for values that were validated when they came in (or never were, like a
+    staff suppression of a mistyped address) and only need the stored form.
+    """
+    return (raw or "").strip().lower()
+
+
 def email_normalise(raw: str) -> str:
     """Return the address in the one form we store and compare, or raise ValidationError.
 
@@ -28,12 +37,12 @@ def email_normalise(raw: str) -> str:
         raise ValidationError(
             _("ogiltig e-postadress: %(reason)s") % {"reason": error}, code="invalid"
         ) from error
-    return result.normalized.lower()
+    return email_fold(result.normalized)
 
 
 def email_hash(email: str) -> str:
     """A stable hash of a normalised address, kept after erasure to block re-imports."""
-    return hashlib.sha256(f"lansnytt-suppression:{email.strip().lower()}".encode()).hexdigest()
+    return hashlib.sha256(f"lansnytt-suppression:{email_fold(email)}".encode()).hexdigest()
 
 
 def postal_code_normalise(raw: str) -> str:

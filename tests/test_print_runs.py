@@ -7,13 +7,13 @@ from printing.lists import print_list_diff
 from printing.models import PrintExtraLine, PrintRun, PrintRunLine
 from printing.runs import (
     PrintListIncomplete,
-    UnknownSegment,
     print_list_draft,
     print_list_for_export,
     print_list_from_run,
     print_run_finalise,
 )
 from subscribers.models import Subscriber
+from subscribers.selectors import UnknownSegment
 from tests.factories import staff_user_make, subscriber_make
 from tests.print_scenario import EVIL_NAME, TOTAL_COPIES, print_scenario_make
 

@@ -90,7 +90,7 @@ def test_it_holds_a_dispatch_long_past_its_deadline_for_an_editor(issue_with_rea
 def test_it_refuses_an_unknown_segment_and_creates_nothing(issue_with_readers):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="Okänt segment: finns-inte"):
+    with pytest.raises(CommandError, match="okänt segment: finns-inte"):
         call_command("send_issue", issue_with_readers.slug, "--segment", "finns-inte")
 
     assert not Dispatch.objects.exists()

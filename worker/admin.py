@@ -19,6 +19,7 @@ from .services import (
     dispatch_pause,
     dispatch_resend,
     dispatch_resume,
+    dispatch_segments_choose,
     dispatch_start,
 )
 
@@ -46,8 +47,7 @@ class DispatchCreateForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not cleaned.get("segments") and not Segment.objects.exists():
-            raise ValidationError(_("Det finns inga segment att skicka till."))
+        dispatch_segments_choose([segment.slug for segment in cleaned.get("segments") or []])
         return cleaned
 
 

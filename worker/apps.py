@@ -14,9 +14,16 @@ class WorkerConfig(AppConfig):
     def ready(self) -> None:
         from subscribers.signals import subscriber_erased
 
+        from . import checks  # noqa: F401  (registers the app's system checks)
         from .services import deliveries_anonymise
 
         subscriber_erased.connect(deliveries_anonymise, dispatch_uid="deliveries_anonymise")
+        # newsletter's preview page sends tests through this app without importing it.
+        from newsletter.testsend import test_sender_register
+
+        from .testsend import dispatch_test_send
+
+        test_sender_register(dispatch_test_send)
         # Say once, per command, that the embedded default is in use: with no broker the
         # sending happens inside this process instead of on Celery workers.
         argv = sys.argv

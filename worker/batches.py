@@ -18,6 +18,7 @@ from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .ratelimit import SendRate
 from .sending import BatchResult, delivery_batch_send
 from .services import dispatch_finish_if_complete, dispatch_pause_if_failing, next_attempt_due
+from .tasks import delivery_batch_send_task
 
 
 def tasks_run_in_process() -> bool:
@@ -31,7 +32,6 @@ def dispatch_fan_out(*, dispatch_id: int) -> int:
     if tasks_run_in_process():
         dispatch_run_in_process(dispatch_id=dispatch_id)
         return 0
-    from .tasks import delivery_batch_send_task
 
     if not Dispatch.objects.filter(pk=dispatch_id, status=DispatchStatus.SENDING).exists():
         return 0
@@ -53,7 +53,6 @@ def _after_batch(*, dispatch_id: int, result: BatchResult) -> None:
 
 def delivery_batch_run(*, dispatch_id: int) -> BatchResult:
     """One batch, then whatever should follow it (run by the batch task)."""
-    from .tasks import delivery_batch_send_task
 
     result = delivery_batch_send(dispatch_id=dispatch_id)
     if result.stopped:

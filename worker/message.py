@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import binascii
 import functools
-import re
 import time
 import uuid
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
-from html import escape
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -29,9 +27,6 @@ from newsletter import personalisation
 from newsletter.rendering import RenderedIssue
 
 _SOFT_BREAK = b"=\r\n"
-# Control characters (CR, LF, NUL, ...) are what header injection is made of; none of them
-# has any business in a display name or a subject.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 # Slots filled per recipient.
 TO = "to"
@@ -55,12 +50,11 @@ _HTML_SLOTS = {
     personalisation.PREFERENCES_URL: HTML_PREFERENCES,
     personalisation.UNSUBSCRIBE_URL: HTML_UNSUBSCRIBE,
 }
-_PLACEHOLDER = re.compile("|".join(re.escape(token) for token in personalisation.ALL))
 
 
 def header_text_clean(value: str) -> str:
     """A header value with control characters (CR/LF above all) turned into spaces."""
-    return _CONTROL.sub(" ", value or "").strip()
+    return personalisation.control_characters_clean(value)
 
 
 def header_encode(value: str) -> str:
@@ -84,7 +78,7 @@ def smtp_address(email: str) -> str:
     the same mailbox. A non-ASCII local part would need SMTPUTF8, which we do not send.
     """
     email = email.strip()
-    if _CONTROL.search(email) or " " in email or "@" not in email:
+    if personalisation.control_characters_clean(email) != email or " " in email or "@" not in email:
         raise AddressNotSendable(f"not a plain email address: {email!r}")
     if email.isascii():
         return email
@@ -152,30 +146,33 @@ def _date_now() -> str:
 
 
 def _slot_values(recipient: Recipient, *, date: str, language: str) -> dict[str, bytes]:
-    name = header_text_clean(recipient.name)
-    greeting = personalisation.reader_name(name, language=language)
+    personal = personalisation.personal_values(
+        name=recipient.name,
+        preferences_url=recipient.preferences_url,
+        unsubscribe_url=recipient.unsubscribe_url,
+        language=language,
+    )
     unsubscribe = f"<{recipient.unsubscribe_url}>"
     mailto = getattr(settings, "LIST_UNSUBSCRIBE_MAILTO", "")
     if mailto:
         unsubscribe += f", <mailto:{mailto}?subject=unsubscribe>"
-    return {
-        TO: address_format(name=name, email=recipient.email).encode("ascii"),
+    values = {
+        TO: address_format(name=recipient.name, email=recipient.email).encode("ascii"),
         MESSAGE_ID: f"<{recipient.message_id}>".encode("ascii"),
         DATE: date.encode("ascii"),
         UNSUBSCRIBE_HEADER: header_text_clean(unsubscribe).encode("ascii"),
-        TEXT_NAME: qp_encode(greeting),
-        TEXT_PREFERENCES: qp_encode(recipient.preferences_url),
-        TEXT_UNSUBSCRIBE: qp_encode(recipient.unsubscribe_url),
-        HTML_NAME: qp_encode(escape(greeting)),
-        HTML_PREFERENCES: qp_encode(escape(recipient.preferences_url)),
-        HTML_UNSUBSCRIBE: qp_encode(escape(recipient.unsubscribe_url)),
     }
+    for placeholder, slot in _TEXT_SLOTS.items():
+        values[slot] = qp_encode(personal.text[placeholder])
+    for placeholder, slot in _HTML_SLOTS.items():
+        values[slot] = qp_encode(personal.html[placeholder])
+    return values
 
 
 def _body_chunks(content: str, slots: dict[str, str]) -> list[bytes | str]:
     chunks: list[bytes | str] = []
     position = 0
-    for match in _PLACEHOLDER.finditer(content):
+    for match in personalisation.PLACEHOLDER.finditer(content):
         chunks.append(qp_encode(content[position : match.start()]))
         chunks.append(slots[match.group(0)])
         position = match.end()

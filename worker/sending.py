@@ -22,24 +22,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from newsletter.rendering import issue_render
-from subscribers.models import EMAIL_CHANNELS, SubscriberStatus, Suppression
+from subscribers.mailable import mail_refusal
+from subscribers.mailable import suppressed as mail_suppressed
 from subscribers.services_bounce import subscriber_mark_bounced
-from subscribers.tokens import preferences_url, unsubscribe_url
 
-from .message import (
-    AddressNotSendable,
-    MessageTemplate,
-    Recipient,
-    dkim_sign,
-    message_id_make,
-    message_template_build,
-    smtp_address,
-)
+from .message import AddressNotSendable, MessageTemplate
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
+from .outgoing import message_build, message_send, message_template_for, recipient_make
 from .ratelimit import SendRate
 from .recording import (
     ClaimedDelivery,
@@ -55,11 +47,6 @@ from .transport import DeliveryRefused, TransportBroken, transport_make
 
 logger = logging.getLogger(__name__)
 
-SKIP_ERASED = "Prenumeranten finns inte längre"
-SKIP_INACTIVE = "Prenumeranten är inte längre aktiv"
-SKIP_NO_EMAIL = "Prenumeranten får inte längre e-post"
-SKIP_SUPPRESSED = "Adressen är spärrad"
-
 
 @dataclass
 class BatchResult:
@@ -71,19 +58,6 @@ class BatchResult:
     tried: int = 0  # rows handed to the server (or failed here); the rest were never tried
     transport_down: bool = False  # the mail server could not be reached
     stopped: bool = False  # the dispatch is not sending (paused, cancelled, done)
-
-
-def _skip_reason(status: str | None, channel: str | None, suppressed: bool) -> str | None:
-    """Why a claimed row may no longer be sent, or None when it may."""
-    if status is None or status == SubscriberStatus.ERASED:
-        return SKIP_ERASED
-    if status != SubscriberStatus.ACTIVE:
-        return SKIP_INACTIVE
-    if channel not in EMAIL_CHANNELS:
-        return SKIP_NO_EMAIL
-    if suppressed:
-        return SKIP_SUPPRESSED
-    return None
 
 
 def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
@@ -101,11 +75,7 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(dispatch_id=dispatch_id, status=DeliveryStatus.QUEUED)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .annotate(
-                suppressed=Exists(
-                    Suppression.objects.filter(email_hash=OuterRef("subscriber__email_hash"))
-                )
-            )
+            .annotate(suppressed=mail_suppressed("subscriber__email_hash"))
             .order_by("id")
             .values_list(
                 "id",
@@ -124,7 +94,7 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
         claimed: list[ClaimedDelivery] = []
         skipped: dict[str, list[int]] = {}
         for row_id, attempts, subscriber_id, email, name, language, status, channel, sup in rows:
-            reason = _skip_reason(status, channel, sup)
+            reason = mail_refusal(status=status, channel=channel, suppressed=sup)
             if reason is None:
                 claimed.append(
                     ClaimedDelivery(row_id, attempts + 1, subscriber_id, email, name, language)
@@ -146,31 +116,6 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
                 last_error=reason,
             )
         return claimed
-
-
-# Prepared messages per (issue, language, rendering version): built once per process.
-_templates: dict[tuple[int, str, str], MessageTemplate] = {}
-
-
-def message_template_for(*, issue, language: str) -> MessageTemplate:
-    rendered = issue_render(issue=issue, language=language)
-    key = (issue.pk, rendered.language, rendered.version)
-    template = _templates.get(key)
-    if template is None:
-        if len(_templates) > 16:
-            _templates.clear()
-        template = _templates[key] = message_template_build(rendered)
-    return template
-
-
-def recipient_for(delivery: ClaimedDelivery) -> Recipient:
-    return Recipient(
-        email=delivery.email,
-        name=delivery.name,
-        preferences_url=preferences_url(subscriber_id=delivery.subscriber_id, email=delivery.email),
-        unsubscribe_url=unsubscribe_url(subscriber_id=delivery.subscriber_id, email=delivery.email),
-        message_id=message_id_make(delivery_id=delivery.id),
-    )
 
 
 def _dispatch_status(dispatch_id: int) -> str | None:
@@ -239,10 +184,14 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             template = templates[delivery.language] = message_template_for(
                 issue=dispatch.issue, language=delivery.language
             )
+        recipient = recipient_make(
+            subscriber_id=delivery.subscriber_id,
+            email=delivery.email,
+            name=delivery.name,
+            delivery_id=delivery.id,
+        )
         try:
-            recipient = recipient_for(delivery)
-            message = dkim_sign(template.render(recipient))
-            envelope_to = smtp_address(delivery.email)
+            message = message_build(template=template, recipient=recipient)
         except AddressNotSendable as error:
             # One unsendable address must not stop the batch (and with it the dispatch).
             recorder.submit(functools.partial(record_failed, delivery, error=str(error)))
@@ -251,7 +200,7 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
         result.tried = index + 1
         rate.wait()
         try:
-            reply = transport.send(template.envelope_from, envelope_to, message)
+            reply = message_send(transport=transport, message=message)
         except DeliveryRefused as refusal:
             if refusal.permanent:
                 recorder.submit(

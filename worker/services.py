@@ -22,9 +22,11 @@ from django.utils.translation import gettext as _
 from newsletter.models import Issue, IssueStatus
 from newsletter.services import issue_publish
 from subscribers.models import Segment
+from subscribers.selectors import segments_resolve
 
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .planning import dispatch_plan
+from .tasks import delivery_batch_send_task, dispatch_start_task
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,6 @@ class DispatchStateError(ValidationError):
 
 
 def _enqueue_start(dispatch_id: int) -> None:
-    from .tasks import dispatch_start_task
 
     transaction.on_commit(lambda: dispatch_start_task.delay(dispatch_id))
 
@@ -49,16 +50,10 @@ def dispatch_create(
 ) -> Dispatch:
     """A dispatch of the issue to the segments (None: all segments), started unless scheduled."""
     _issue_sendable_check(issue)
-    slugs = sorted(set(segment_slugs)) if segment_slugs else []
-    segments = list(Segment.objects.filter(slug__in=slugs))
-    unknown = set(slugs) - {segment.slug for segment in segments}
-    if unknown:
-        raise ValidationError(_("Okänt segment: %s") % ", ".join(sorted(unknown)))
-    if not slugs and not Segment.objects.exists():
-        raise ValidationError(_("Det finns inga segment att skicka till."))
+    segments = dispatch_segments_choose(segment_slugs or [])
     dispatch = Dispatch.objects.create(
         issue=issue,
-        all_segments=not slugs,
+        all_segments=not segments,
         created_by=created_by,
         scheduled_at=scheduled_at,
     )
@@ -86,6 +81,15 @@ def dispatch_resend(*, dispatch: Dispatch, created_by=None) -> Dispatch:
     resend.segments.set(dispatch.segments.all())
     dispatch_start(dispatch=resend)
     return resend
+
+
+def dispatch_segments_choose(segment_slugs: Iterable[str]) -> list[Segment]:
+    """The segments a new dispatch goes to; none named means every segment, which needs at
+    least one to exist (the admin form and send_issue both ask here)."""
+    segments = segments_resolve(segment_slugs)
+    if not segments and not Segment.objects.exists():
+        raise ValidationError(_("Det finns inga segment att skicka till."))
+    return segments
 
 
 def _issue_sendable_check(issue: Issue) -> None:
@@ -257,7 +261,6 @@ def deliveries_sweep() -> SweepResult:
     Run periodically by celery beat and by `manage.py deliveries_sweep`; safe to run any
     number of times, anywhere.
     """
-    from .tasks import delivery_batch_send_task
 
     now = timezone.now()
     expired = Q(status=DeliveryStatus.SENDING, claimed_until__lt=now)
@@ -326,65 +329,6 @@ def dispatches_start_due(*, now: datetime | None = None) -> list[Dispatch]:
                 awaiting_editor=True, status_reason=" ".join(error.messages)
             )
     return started
-
-
-@dataclass(frozen=True)
-class TestSendResult:
-    email: str
-    ok: bool
-    reply: str
-
-
-def dispatch_test_send(*, issue: Issue, emails: Iterable[str]) -> list[TestSendResult]:
-    """Send the issue to the given addresses through the same message and transport code.
-
-    Nothing is recorded as a delivery. The subject is marked as a test; a test address that
-    belongs to a subscriber gets that subscriber's own links, any other gets links that do
-    not work (signed for no one).
-    """
-    from newsletter.rendering import issue_render
-    from subscribers.models import Subscriber
-    from subscribers.tokens import preferences_url, unsubscribe_url
-    from subscribers.validation import email_normalise
-
-    from .message import (
-        AddressNotSendable,
-        Recipient,
-        dkim_sign,
-        message_id_make,
-        message_template_build,
-        smtp_address,
-    )
-    from .transport import DeliveryRefused, TransportBroken, transport_make
-
-    addresses = [email_normalise(email) for email in emails]
-    template = message_template_build(
-        issue_render(issue=issue, language=issue.language), subject_prefix="[TEST] "
-    )
-    subscribers = {s.email: s for s in Subscriber.objects.filter(email__in=addresses)}
-    transport = transport_make()
-    results = []
-    try:
-        for email in addresses:
-            subscriber = subscribers.get(email)
-            subscriber_id = subscriber.pk if subscriber else 0
-            recipient = Recipient(
-                email=email,
-                name=subscriber.name if subscriber else "",
-                preferences_url=preferences_url(subscriber_id=subscriber_id, email=email),
-                unsubscribe_url=unsubscribe_url(subscriber_id=subscriber_id, email=email),
-                message_id=message_id_make(),
-            )
-            try:
-                message = dkim_sign(template.render(recipient))
-                reply = transport.send(template.envelope_from, smtp_address(email), message)
-            except (AddressNotSendable, DeliveryRefused, TransportBroken) as error:
-                results.append(TestSendResult(email=email, ok=False, reply=str(error)))
-            else:
-                results.append(TestSendResult(email=email, ok=True, reply=reply))
-    finally:
-        transport.close()
-    return results
 
 
 def deliveries_anonymise(*, subscriber_id: int, **_signal) -> int:

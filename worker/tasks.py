@@ -1,25 +1,35 @@
-"""Celery tasks: thin, idempotent, taking IDs. The work is in services, batches and sending."""
+"""Celery tasks: thin, idempotent, taking IDs. The work is in services, batches and sending.
+
+Tasks import the code they run inside their bodies, and services import tasks at the top to
+enqueue them on commit: that one convention keeps the import graph free of cycles.
+"""
 
 from celery import shared_task
-
-from . import batches, services
 
 
 @shared_task
 def dispatch_start_task(dispatch_id: int) -> None:
-    batches.dispatch_fan_out(dispatch_id=dispatch_id)
+    from .batches import dispatch_fan_out
+
+    dispatch_fan_out(dispatch_id=dispatch_id)
 
 
 @shared_task
 def delivery_batch_send_task(dispatch_id: int) -> None:
-    batches.delivery_batch_run(dispatch_id=dispatch_id)
+    from .batches import delivery_batch_run
+
+    delivery_batch_run(dispatch_id=dispatch_id)
 
 
 @shared_task
 def deliveries_sweep_task() -> None:
-    services.deliveries_sweep()
+    from .services import deliveries_sweep
+
+    deliveries_sweep()
 
 
 @shared_task
 def dispatches_due_task() -> None:
-    services.dispatches_start_due()
+    from .services import dispatches_start_due
+
+    dispatches_start_due()

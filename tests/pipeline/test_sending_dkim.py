@@ -7,7 +7,7 @@ import dkim
 import pytest
 
 from tests.factories import sendable_issue_make
-from worker.services import dispatch_test_send
+from worker.testsend import dispatch_test_send
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 
 from tests.factories import sendable_issue_make, subscriber_make
 from worker.models import Delivery
-from worker.services import dispatch_test_send
+from worker.testsend import dispatch_test_send
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,8 @@ from printing.exports import (
     total_summary,
 )
 from printing.lists import PrintList
-from printing.runs import UnknownSegment, print_list_for_export
+from printing.runs import print_list_for_export
+from subscribers.selectors import UnknownSegment
 
 
 class Command(BaseCommand):

@@ -9,7 +9,8 @@ from django.utils.dateparse import parse_datetime
 from newsletter.models import Issue
 from worker.models import DispatchStatus
 from worker.selectors import dispatch_progress
-from worker.services import dispatch_create, dispatch_test_send
+from worker.services import dispatch_create
+from worker.testsend import dispatch_test_send
 
 from ._progress import progress_line
 
@@ -19,8 +20,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("issue_slug", metavar="ISSUE_SLUG")
-        parser.add_argument(
-            "--segment", action="append", default=[], metavar="SLUG", help="Kan upprepas."
+        audience = parser.add_mutually_exclusive_group()
+        audience.add_argument(
+            "--segment",
+            action="append",
+            default=[],
+            metavar="SLUG",
+            help="Bara mottagare i dessa segment. Kan upprepas.",
+        )
+        # Spelled out because "no --segment" means "every segment" here, while export_print
+        # without --segment filters nothing (readers in no segment are on the print list).
+        audience.add_argument(
+            "--all-segments",
+            action="store_true",
+            help="Alla som finns i minst ett segment (samma som att utelämna --segment).",
         )
         parser.add_argument(
             "--test",

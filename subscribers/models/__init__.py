@@ -1,0 +1,54 @@
+"""The subscriber domain's models, one module per subject, re-exported here.
+
+Callers import from `subscribers.models` as they always have; the modules below only keep
+each subject short.
+"""
+
+from .consent_log import (
+    AppendOnlyError,
+    ConsentAction,
+    ConsentEvent,
+    ConsentSource,
+    Suppression,
+    SuppressionReason,
+)
+from .copy_changes import CopyChangeRequest, CopyChangeRequestStatus
+from .organisations import Organisation, OrganisationKind
+from .people import (
+    EMAIL_CHANNELS,
+    FINAL_STATUSES,
+    PRINT_CHANNELS,
+    Channel,
+    Language,
+    LegalBasis,
+    Subscriber,
+    SubscriberStatus,
+)
+from .places import Municipality, PostalAddress, Region, address_given
+from .segments import Segment
+
+__all__ = [
+    "EMAIL_CHANNELS",
+    "FINAL_STATUSES",
+    "PRINT_CHANNELS",
+    "AppendOnlyError",
+    "Channel",
+    "ConsentAction",
+    "ConsentEvent",
+    "ConsentSource",
+    "CopyChangeRequest",
+    "CopyChangeRequestStatus",
+    "Language",
+    "LegalBasis",
+    "Municipality",
+    "Organisation",
+    "OrganisationKind",
+    "PostalAddress",
+    "Region",
+    "Segment",
+    "Subscriber",
+    "SubscriberStatus",
+    "Suppression",
+    "SuppressionReason",
+    "address_given",
+]

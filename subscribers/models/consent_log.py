@@ -1,0 +1,111 @@
+"""The consent log and the suppression list: the evidence of what a person agreed to."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..validation import email_hash
+from .people import Subscriber
+
+
+class ConsentAction(models.TextChoices):
+    SUBSCRIBE = "subscribe", _("Anmälan")
+    CONFIRM = "confirm", _("Bekräftelse")
+    PREFERENCES = "preferences", _("Ändrade inställningar")
+    UNSUBSCRIBE = "unsubscribe", _("Avregistrering")
+    IMPORT = "import", _("Import")
+    BOUNCE = "bounce", _("Studs")
+    EXPORT = "export", _("Utlämnande av data")
+    ERASE = "erase", _("Radering")
+    ADMIN = "admin", _("Ändring av personal")
+
+
+class ConsentSource(models.TextChoices):
+    WEB = "web", _("Webbformulär")
+    EMAIL = "email", _("Länk i e-post")
+    ONE_CLICK = "one_click", _("Avregistrering med ett klick (RFC 8058)")
+    IMPORT = "import", _("Import")
+    ADMIN = "admin", _("Administration")
+    SYSTEM = "system", _("Systemet")
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class ConsentEvent(models.Model):
+    """Append-only record of what a person agreed to, when and how."""
+
+    subscriber = models.ForeignKey(
+        Subscriber,
+        verbose_name=_("prenumerant"),
+        on_delete=models.PROTECT,
+        related_name="consent_events",
+    )
+    action = models.CharField(_("händelse"), max_length=16, choices=ConsentAction.choices)
+    source = models.CharField(_("källa"), max_length=16, choices=ConsentSource.choices)
+    created_at = models.DateTimeField(_("tidpunkt"), auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField(_("IP-adress"), null=True, blank=True)
+    user_agent = models.CharField(_("webbläsare"), max_length=500, blank=True)
+    privacy_text_version = models.CharField(
+        _("version av integritetstexten"), max_length=32, blank=True
+    )
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("personal"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.JSONField(_("detaljer"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("samtyckeshändelse")
+        verbose_name_plural = _("samtyckeslogg")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("consent events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("consent events are append-only")
+
+
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", _("Avregistrerad")
+    BOUNCED = "bounced", _("Studsad")
+    COMPLAINT = "complaint", _("Klagomål")
+    ERASED = "erased", _("Raderad på begäran")
+    MANUAL = "manual", _("Spärrad av personal")
+
+
+class Suppression(models.Model):
+    """An address that must never be mailed or re-imported.
+
+    Looked up by hash so the entry can outlive the address itself: after erasure only the
+    hash is kept.
+    """
+
+    email_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(_("e-postadress"), blank=True, help_text=_("Tom efter radering."))
+    reason = models.CharField(_("orsak"), max_length=16, choices=SuppressionReason.choices)
+    created_at = models.DateTimeField(_("spärrad"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("spärrad adress")
+        verbose_name_plural = _("spärrade adresser")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.email or f"{self.email_hash[:12]}…"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.email and not self.email_hash:
+            self.email_hash = email_hash(self.email)
+        super().save(*args, **kwargs)

@@ -1,0 +1,73 @@
+"""One message to one recipient: how it is built and handed to the mail server.
+
+Batches and test sends both go through these functions, so a test shows exactly what a
+reader gets (headers, links, Message-ID, DKIM) and a fix here fixes both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsletter.rendering import issue_render
+from subscribers.tokens import preferences_url, unsubscribe_url
+
+from .message import (
+    MessageTemplate,
+    Recipient,
+    dkim_sign,
+    message_id_make,
+    message_template_build,
+    smtp_address,
+)
+from .transport import OutboxTransport, SmtpTransport
+
+# Prepared messages per (issue, language, rendering version, subject prefix): built once per
+# process, so the per-recipient path never renders or encodes the issue again.
+_templates: dict[tuple[int, str, str, str], MessageTemplate] = {}
+
+
+def message_template_for(*, issue, language: str, subject_prefix: str = "") -> MessageTemplate:
+    rendered = issue_render(issue=issue, language=language)
+    key = (issue.pk, rendered.language, rendered.version, subject_prefix)
+    template = _templates.get(key)
+    if template is None:
+        if len(_templates) > 16:
+            _templates.clear()
+        template = _templates[key] = message_template_build(rendered, subject_prefix=subject_prefix)
+    return template
+
+
+def recipient_make(
+    *, subscriber_id: int, email: str, name: str, delivery_id: int | None = None
+) -> Recipient:
+    """The personal bits of one message. `subscriber_id` 0 signs links for no one (they show
+    the "link does not work" page); a delivery's Message-ID is stable so a retry repeats it."""
+    return Recipient(
+        email=email,
+        name=name,
+        preferences_url=preferences_url(subscriber_id=subscriber_id, email=email),
+        unsubscribe_url=unsubscribe_url(subscriber_id=subscriber_id, email=email),
+        message_id=message_id_make(delivery_id=delivery_id),
+    )
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    envelope_from: str
+    envelope_to: str
+    data: bytes
+
+
+def message_build(*, template: MessageTemplate, recipient: Recipient) -> OutgoingMessage:
+    """The bytes for one recipient; raises AddressNotSendable for an address SMTP cannot carry."""
+    return OutgoingMessage(
+        envelope_from=template.envelope_from,
+        envelope_to=smtp_address(recipient.email),
+        data=dkim_sign(template.render(recipient)),
+    )
+
+
+def message_send(*, transport: SmtpTransport | OutboxTransport, message: OutgoingMessage) -> str:
+    """Hand one message to the server; returns its reply, raises DeliveryRefused or
+    TransportBroken (see worker.transport for which failures are permanent)."""
+    return transport.send(message.envelope_from, message.envelope_to, message.data)
