@@ -297,3 +297,17 @@ def test_it_imports_a_thousand_rows_with_a_bounded_number_of_queries(django_asse
     assert report.created == 1000
     assert Subscriber.segments.through.objects.count() == 1000
     assert ConsentEvent.objects.count() == 1000
+
+
+def test_it_adds_a_segment_to_an_otherwise_unchanged_subscriber_with_update():
+    partners = segment_make(slug="partners")
+    subscriber_make(email="karin@example.se", name="Karin Berg")
+
+    report = run(
+        "email;name\nkarin@example.se;Karin Berg\n", segment_slugs=["partners"], update=True
+    )
+
+    assert report.ok and report.updated == 1, report.lines()
+    subscriber = Subscriber.objects.get()
+    assert list(subscriber.segments.all()) == [partners]
+    assert ConsentEvent.objects.filter(subscriber=subscriber, action="import").count() == 1

@@ -167,7 +167,9 @@ def _row_plan(
         for attribute in changed:
             setattr(subscriber, attribute, wanted[attribute])
         plan.to_update.append((subscriber, row))
-        plan.changed_fields.setdefault(changed, []).append(subscriber)
+        if changed:
+            # A row that only adds segments has no field to SET; its memberships are enough.
+            plan.changed_fields.setdefault(changed, []).append(subscriber)
 
 
 def import_plan(*, checked: CheckedRows, update: bool) -> ImportPlan:
