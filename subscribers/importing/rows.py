@@ -160,8 +160,13 @@ def header_check(*, line: int, cells: list[str]) -> tuple[Positions, list[RowErr
 def copies_parse(raw: str) -> int | None:
     if not raw:
         return None
-    if raw.isdigit() and 1 <= int(raw) <= MAX_COPIES:
-        return int(raw)
+    try:
+        copies = int(raw) if raw.isdigit() else 0
+    except ValueError:
+        # "²" is a digit to str.isdigit() but not to int(), and int() refuses 5000 digits.
+        copies = 0
+    if 1 <= copies <= MAX_COPIES:
+        return copies
     raise ValidationError(
         _("ogiltigt antal exemplar %(value)s: ett heltal 1–%(max)d")
         % {"value": raw, "max": MAX_COPIES}
