@@ -200,7 +200,8 @@ def _text_length_problems(values: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _row_values_parse(row: ImportRow, lookups: RowLookups) -> list[tuple[str, str]]:
-    """Fill in the row's parsed values; (column, reason) for each bad one, in column order."""
+    """Fill in the row's parsed values; (column, reason) for each bad one, always in this
+    order of checks (not the file's order of columns), so reports read the same every time."""
     problems: list[tuple[str, str]] = []
 
     def parsed(column: str, parse: Callable[[str], Parsed], empty: Parsed) -> Parsed:
@@ -349,7 +350,8 @@ def rows_check(*, file_rows: Iterable[FileRow], segment_slugs: Iterable[str]) ->
     """Check the whole file: every row on its own, then the rules across rows.
 
     The errors are sorted by line; within a line they keep the order they were found in
-    (the row's values in column order, then a duplicate address, then its organisation).
+    (the row's values in a fixed order of checks, then a duplicate address, then its
+    organisation).
     """
     lookups, errors = lookups_load(extra_segment_slugs=segment_slugs)
     rows, header_found, row_errors = _file_rows_check(file_rows=file_rows, lookups=lookups)
