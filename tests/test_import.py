@@ -1,6 +1,7 @@
 """Importing mailing lists: messy real-world files, all or nothing, never re-activating."""
 
 import io
+import zipfile
 
 import pytest
 from openpyxl import Workbook
@@ -297,3 +298,59 @@ def test_it_imports_a_thousand_rows_with_a_bounded_number_of_queries(django_asse
     assert report.created == 1000
     assert Subscriber.segments.through.objects.count() == 1000
     assert ConsentEvent.objects.count() == 1000
+
+
+def test_it_adds_a_segment_to_an_otherwise_unchanged_subscriber_with_update():
+    partners = segment_make(slug="partners")
+    subscriber_make(email="karin@example.se", name="Karin Berg")
+
+    report = run(
+        "email;name\nkarin@example.se;Karin Berg\n", segment_slugs=["partners"], update=True
+    )
+
+    assert report.ok and report.updated == 1, report.lines()
+    subscriber = Subscriber.objects.get()
+    assert list(subscriber.segments.all()) == [partners]
+    assert ConsentEvent.objects.filter(subscriber=subscriber, action="import").count() == 1
+
+
+def test_it_refuses_a_csv_with_a_nul_byte_before_writing_anything():
+    report = run(b"email;name\nnul@example.se;Kim\x00Berg\n")
+
+    assert [str(error) for error in report.errors] == [
+        "line 0: fil: ogiltig CSV på rad 2: line contains NUL"
+    ]
+    assert not Subscriber.objects.exists()
+
+
+@pytest.mark.parametrize("copies", ["²", "1" * 5000])
+def test_it_refuses_copies_that_look_like_digits_but_are_no_number_it_can_store(copies):
+    report = run(f"email;copies\nkim@example.se;{copies}\n")
+
+    assert len(report.errors) == 1
+    assert str(report.errors[0]).startswith("line 2: copies: ogiltigt antal exemplar")
+
+
+def test_it_refuses_an_excel_workbook_whose_sheet_breaks_off_with_a_clear_reason():
+    workbook = Workbook()
+    workbook.active.append(["e-post", "namn"])
+    for number in range(50):
+        workbook.active.append([f"person{number}@example.se", f"Person {number}"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    source = zipfile.ZipFile(buffer)
+    truncated = io.BytesIO()
+    with zipfile.ZipFile(truncated, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            target.writestr(item, data)
+
+    report = subscribers_import(content=truncated.getvalue(), filename="lista.xlsx")
+
+    assert len(report.errors) == 1
+    assert str(report.errors[0]).startswith(
+        "line 0: fil: filen går inte att läsa som Excel-arbetsbok:"
+    )
+    assert not Subscriber.objects.exists()
