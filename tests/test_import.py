@@ -151,7 +151,7 @@ def test_it_refuses_a_broken_excel_file_with_a_clear_reason():
 def test_it_refuses_an_unknown_segment_given_on_the_command_line():
     report = run("email\nasa@example.se\n", segment_slugs=["saknas"])
 
-    assert [str(error) for error in report.errors] == ["line 0: --segment: okänt segment saknas"]
+    assert [str(error) for error in report.errors] == ["line 0: --segment: okänt segment: saknas"]
 
 
 def test_it_adds_segments_from_the_file_and_the_options():

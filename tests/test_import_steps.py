@@ -118,7 +118,7 @@ def test_it_checks_the_rows_read_before_a_file_breaks_off_and_reports_both():
     checked = rows_check(file_rows=file_rows(), segment_slugs=["saknas"])
 
     assert [str(error) for error in checked.errors] == [
-        "line 0: --segment: okänt segment saknas",
+        "line 0: --segment: okänt segment: saknas",
         "line 0: fil: ogiltig CSV på rad 4: unexpected end of data",
         "line 2: email: ogiltig e-postadress: An email address must have an @-sign.",
         "line 2: kanal: okänd kanal fax (email, print eller email+print)",

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ..models import Municipality, OrganisationKind, Segment
+from ..selectors import SegmentDirectory, UnknownSegment
 from ..validation import email_normalise, postal_code_normalise
 from .columns import (
     COLUMN_ALIASES,
@@ -68,7 +69,7 @@ class CheckedRows:
 class RowLookups:
     """The reference data cells are checked against, loaded once per import, not per row."""
 
-    segments: dict[str, Segment]
+    segments: SegmentDirectory
     municipalities: dict[str, Municipality]
     kinds: dict[str, str]
     extra_segments: list[Segment]
@@ -91,35 +92,30 @@ class RowLookups:
         raise ValidationError(_("okänd kommun %(value)s") % {"value": raw})
 
     def segments_parse(self, raw: str) -> tuple[list[Segment], list[str]]:
-        """The segments given with the import followed by the row's own, and a reason for
-        each slug that names no segment."""
+        """The segments given with the import followed by the row's own, and the reason when
+        a slug names no segment."""
         segments = list(self.extra_segments)
-        reasons: list[str] = []
-        for slug in filter(None, (part.strip() for part in raw.split("|"))):
-            segment = self.segments.get(slug.casefold())
-            if segment is None:
-                reasons.append(_("okänt segment %(slug)s") % {"slug": slug})
-            elif segment not in segments:
-                segments.append(segment)
-        return segments, reasons
+        try:
+            own = self.segments.resolve(raw.split("|"))
+        except UnknownSegment as error:
+            return segments, [str(error)]
+        return segments + [segment for segment in own if segment not in segments], []
 
 
 def lookups_load(*, extra_segment_slugs: Iterable[str]) -> tuple[RowLookups, list[RowError]]:
     """Reference data for checking rows; an unknown segment given with the import is an error
     on line 0, because it belongs to no line of the file."""
-    segments = {segment.slug.casefold(): segment for segment in Segment.objects.all()}
+    segments = SegmentDirectory.load()
     municipalities: dict[str, Municipality] = {}
     for municipality in Municipality.objects.all():
         municipalities[municipality.name.casefold()] = municipality
         municipalities[municipality.code] = municipality
     extra_segments: list[Segment] = []
     errors: list[RowError] = []
-    for slug in extra_segment_slugs:
-        segment = segments.get(slug.strip().casefold())
-        if segment is None:
-            errors.append(RowError(0, "--segment", _("okänt segment %(slug)s") % {"slug": slug}))
-        else:
-            extra_segments.append(segment)
+    try:
+        extra_segments = segments.resolve(extra_segment_slugs)
+    except UnknownSegment as error:
+        errors.append(RowError(0, "--segment", str(error)))
     lookups = RowLookups(
         segments=segments,
         municipalities=municipalities,
