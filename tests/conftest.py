@@ -34,5 +34,6 @@ def pytest_report_header(config):
     return f"DATABASE_URL={os.environ.get('DATABASE_URL', '(sqlite default)')}"
 
 
-# The loopback SMTP server fixture, available to every test.
+# Fixtures available to every test: the loopback SMTP server and the browser.
+from tests.browsing import browser, page  # noqa: E402, F401
 from tests.smtp import smtp_server  # noqa: E402, F401

@@ -2,9 +2,7 @@
 on a database from before the move and on a fresh one."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from accounts.roles import ADMINISTRATORS, DISTRIBUTION_STAFF, EDITORS, role_groups_sync
+from tests.commands import embedded_default_env, manage_run
 from tests.printing.previous_schema import (
     PRINT_MODELS,
     ROLE_GROUPS,
@@ -70,22 +69,10 @@ def test_it_keeps_every_groups_and_users_rights_when_migrating_from_the_previous
 def test_it_gives_the_role_groups_the_same_rights_on_a_fresh_migrate(previous_schema, tmp_path):
     previous_rights_give(previous_schema)
     rights_before = rights(previous_schema)
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "SECRET_KEY"}
-    }
-    environment.update(VAR_DIR=str(tmp_path), DEBUG="true")
+    environment = embedded_default_env(tmp_path)
 
     def manage(*args: str) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = manage_run(*args, env=environment, timeout=300)
         assert result.returncode == 0, result.stderr
         return result
 

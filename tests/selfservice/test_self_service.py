@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from subscribers.models import ConsentAction, Subscriber, SubscriberStatus
-from tests.browser.conftest import axe_violations
+from tests.browsing import axe_violations
 from tests.factories import segment_make
 
 pytestmark = [

@@ -1,16 +1,13 @@
 """export_print run as an operator runs it: a separate process, its exit status and output."""
 
 import csv
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from printing.runs import print_run_finalise
+from tests.commands import manage_run, testdb_env
 from tests.factories import reference_data_ensure
 from tests.print_scenario import print_scenario_make
 
@@ -26,22 +23,7 @@ def reference_data():
 
 def export_print(*args: str) -> subprocess.CompletedProcess:
     """Run manage.py export_print against the test database (committed data is visible)."""
-    database = connection.settings_dict
-    environment = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-            f"{database['PORT']}/{database['NAME']}"
-        ),
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", "export_print", *args],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manage_run("export_print", *args, env=testdb_env(), timeout=60)
 
 
 def test_it_exits_non_zero_and_lists_what_to_fix(tmp_path):

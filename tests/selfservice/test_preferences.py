@@ -10,7 +10,7 @@ from subscribers.models import (
 )
 from subscribers.services import RequestOrigin, copy_change_request_decide
 from tests.factories import organisation_make, segment_make, subscriber_make
-from tests.selfservice import preferences_path
+from tests.selfservice.links import preferences_path
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from subscribers.models import (
 )
 from subscribers.selectors import subscribers_mailable
 from tests.factories import segment_make, subscriber_make
-from tests.selfservice import (
+from tests.selfservice.links import (
     page_without_csrf,
     path_from_text,
     signed_in_the_past,

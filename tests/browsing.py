@@ -1,11 +1,14 @@
-"""Browser fixtures: Playwright driving Debian's chromium, plus axe-core for WCAG checks."""
+"""Browser fixtures: Playwright driving Debian's chromium, plus axe-core for WCAG checks.
+
+The fixtures are made available to every test by tests/conftest.py; tests marked `browser`
+use them."""
 
 import os
 from pathlib import Path
 
 import pytest
 
-AXE_SOURCE = (Path(__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+AXE_SOURCE = (Path(__file__).parent / "assets" / "axe.min.js").read_text(encoding="utf-8")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -28,7 +28,7 @@ from subscribers.selectors import subscribers_mailable
 from subscribers.services import RequestOrigin
 from subscribers.validation import email_hash
 from tests.factories import organisation_make, segment_make, subscriber_make
-from tests.selfservice import path_from_text, preferences_path, unsubscribe_path
+from tests.selfservice.links import path_from_text, preferences_path, unsubscribe_path
 
 pytestmark = pytest.mark.django_db
 

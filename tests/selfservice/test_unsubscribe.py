@@ -14,7 +14,7 @@ from subscribers.models import (
 from subscribers.selectors import subscribers_mailable
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_make
 from tests.factories import segment_make, subscriber_make
-from tests.selfservice import signed_in_the_past, unsubscribe_path
+from tests.selfservice.links import signed_in_the_past, unsubscribe_path
 
 pytestmark = pytest.mark.django_db
 

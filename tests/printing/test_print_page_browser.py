@@ -5,7 +5,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 
 from accounts.roles import DISTRIBUTION_STAFF, role_groups_sync
-from tests.browser.conftest import axe_violations
+from tests.browsing import axe_violations
 from tests.factories import reference_data_ensure, staff_user_make
 from tests.print_scenario import print_scenario_make
 

@@ -1,6 +1,6 @@
 """The subscribe form's rate limit needs a shared cache; the checks say so in production."""
 
-from tests.test_settings_checks import PRODUCTION_ENV, manage
+from tests.project.test_settings_checks import PRODUCTION_ENV, manage
 
 
 def test_it_refuses_a_per_process_cache_for_rate_limits_in_production(tmp_path):

@@ -2,12 +2,13 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.commands import manage_run
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
     "DEBUG": "false",
@@ -38,14 +39,7 @@ def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comple
     }
     clean_env.update(env)
     clean_env["VAR_DIR"] = str(tmp_path)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return manage_run(*args, env=clean_env)
 
 
 @pytest.mark.parametrize("variable", ["SECRET_KEY", "REDIS_URL", "EMAIL_URL", "SITE_URL"])

@@ -1,5 +1,4 @@
-"""Real parts for the sending pipeline: Celery worker processes (and, from tests/smtp.py,
-an SMTP server on loopback that records what it accepts)."""
+"""Real Celery worker processes for the sending tests, and a way to wait for what they do."""
 
 from __future__ import annotations
 
@@ -10,33 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+from tests.commands import testdb_url
 
-BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def redis_purged():
-    import redis
-    from django.conf import settings
-
-    if not settings.REDIS_URL:
-        pytest.skip("the pipeline tests need REDIS_URL (a Redis broker)")
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.flushdb()
-    yield client
-    client.flushdb()
-
-
-def _database_url() -> str:
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]
-    user = database.get("USER") or "postgres"
-    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
-    host = database.get("HOST") or "127.0.0.1"
-    port = database.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{database['NAME']}"
+BASE_DIR = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcesses:
@@ -53,7 +28,7 @@ class WorkerProcesses:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "lansnytt.settings",
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": testdb_url(),
             "REDIS_URL": self.redis_url,
             "EMAIL_URL": self.smtp_url,
             "SEND_BATCH_SIZE": "10",
@@ -111,20 +86,6 @@ class WorkerProcesses:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-
-
-@pytest.fixture
-def celery_workers(smtp_server, redis_purged, artefacts_dir, tmp_path):
-    from django.conf import settings
-
-    workers = WorkerProcesses(
-        smtp_url=smtp_server.url,
-        redis_url=settings.REDIS_URL,
-        log_dir=artefacts_dir,
-        state_dir=tmp_path,
-    )
-    yield workers
-    workers.stop_all()
 
 
 def wait_until(condition, *, timeout: float = 60, interval: float = 0.2, message: str = ""):

@@ -1,9 +1,7 @@
 """Demo data: realistic, idempotent, and runnable on the embedded default (SQLite)."""
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +18,9 @@ from subscribers.models import (
     SubscriberStatus,
 )
 from subscribers.selectors import segment_members, segments_with_rules
+from tests.commands import embedded_default_env, manage_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
@@ -80,22 +79,10 @@ def test_it_gives_every_municipality_a_public_library_and_each_audience_a_segmen
 
 def test_it_migrates_and_seeds_on_the_embedded_default_without_any_services(tmp_path):
     """A fresh machine with no configuration: SQLite under VAR_DIR, no Redis, no SMTP."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "SECRET_KEY"}
-    }
-    env.update(VAR_DIR=str(tmp_path), DEBUG="true")
+    env = embedded_default_env(tmp_path)
 
     def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return manage_run(*args, env=env, timeout=300)
 
     migrated = manage("migrate", "--noinput")
     assert migrated.returncode == 0, migrated.stderr

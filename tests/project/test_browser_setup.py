@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser.conftest import axe_violations
+from tests.browsing import axe_violations
 
 pytestmark = pytest.mark.browser
 

@@ -7,9 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
+from tests.workers import wait_until
 from worker.models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
-
-from .conftest import wait_until
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,18 +1,16 @@
 """`manage.py import_subscribers`: the acceptance case, through call_command and a real process."""
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from subscribers.models import Subscriber
+from tests.commands import manage_run, testdb_env
 from tests.factories import segment_make
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HEADER = "e-post;namn;organisation;typ;kommun;adress;postnummer;postort;kanal;segment"
 BAD_LINES = {
     # line number in the file -> (row, column named in the report)
@@ -91,24 +89,10 @@ def test_it_exits_with_status_one_from_a_real_process(files):
     """The exit status is what scripts see; check it on a real `manage.py` process."""
     segment_make(slug="folkbibliotek-i-lanet")
     dirty, clean = files
-    settings = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/"
-            f"{settings['NAME']}"
-        ),
-    }
+    env = testdb_env()
 
     def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", "import_subscribers", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return manage_run("import_subscribers", *args, env=env)
 
     failed = manage(str(dirty))
     assert failed.returncode == 1, failed.stderr

@@ -5,9 +5,8 @@ from django.core.management import call_command
 
 from subscribers.models import Channel, SubscriberStatus, Suppression, SuppressionReason
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
+from tests.workers import wait_until
 from worker.models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
-
-from .conftest import wait_until
 
 pytestmark = [
     pytest.mark.slow,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.models import User
 from newsletter.demo import demo_issue_ensure
 from newsletter.services import issue_publish
-from tests.browser.conftest import axe_violations
+from tests.browsing import axe_violations
 
 pytestmark = [
     pytest.mark.browser,
