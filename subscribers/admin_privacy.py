@@ -9,6 +9,7 @@ import zipfile
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -18,9 +19,31 @@ from . import privacy
 from .models import ConsentSource, CopyChangeRequest, CopyChangeRequestStatus
 from .services import RequestOrigin, copy_change_request_decide
 
+# Handing out personal data (a list of subscribers, a person's register extract) is a right
+# of its own: viewing subscribers in the admin is not enough.
+EXPORT_PERMISSION = "subscribers.export_personal_data"
 
-@admin.action(description=_("Lämna ut personens uppgifter (JSON och CSV)"), permissions=["view"])
+
+def personal_data_export_allowed(user) -> bool:
+    return user.has_perm(EXPORT_PERMISSION)
+
+
+def personal_data_export_require(request: HttpRequest) -> None:
+    """Refuse (403) a personal-data export to staff without the export permission.
+
+    The admin hides the actions from them already; this holds for a forged request and for
+    any caller that reaches an action another way.
+    """
+    if not personal_data_export_allowed(request.user):
+        raise PermissionDenied
+
+
+@admin.action(
+    description=_("Lämna ut personens uppgifter (JSON och CSV)"),
+    permissions=["export_personal_data"],
+)
 def subscriber_export_action(modeladmin, request: HttpRequest, queryset) -> HttpResponse | None:
+    personal_data_export_require(request)
     # A data access request is about one person; a list export would need its own rules
     # (protected identities) and is not what this is for.
     if queryset.count() != 1:
