@@ -14,6 +14,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .admin_privacy import (
+    ConsentEventInline,
+    consent_fields_shown,
     personal_data_export_allowed,
     personal_data_export_require,
     subscriber_erase_action,
@@ -96,35 +98,6 @@ class SegmentListFilter(admin.SimpleListFilter):
         segments = list(segments_with_rules([self.value()]))
         members = segment_members(segments=segments).values("pk")
         return queryset.filter(pk__in=members)
-
-
-# What a consent event holds about the person's device: part of the register extract, so only
-# for those who may hand that out.
-CONSENT_DEVICE_FIELDS = ("ip_address", "user_agent")
-
-
-def consent_fields_shown(request: HttpRequest, fields) -> list[str]:
-    if personal_data_export_allowed(request.user):
-        return list(fields)
-    return [name for name in fields if name not in CONSENT_DEVICE_FIELDS]
-
-
-class ConsentEventInline(admin.TabularInline):
-    model = ConsentEvent
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "action", "source", "staff_user", "ip_address", "detail"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-
-    def get_fields(self, request, obj=None):
-        return consent_fields_shown(request, super().get_fields(request, obj))
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class SubscriberImportForm(forms.Form):

@@ -1,7 +1,9 @@
-"""Admin for privacy requests that come by letter, and for copy change requests.
+"""Admin for privacy requests that come by letter, who may hand out personal data, the
+consent log as staff see it, and copy change requests.
 
-The Subscriber admin itself lives in admin.py; it attaches `subscriber_export_action` and
-`subscriber_erase_action` from here. Loaded from SubscribersConfig.ready().
+The Subscriber admin itself lives in admin.py; it attaches `subscriber_export_action`,
+`subscriber_erase_action` and `ConsentEventInline` from here. Loaded from
+SubscribersConfig.ready().
 """
 
 import io
@@ -16,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import privacy
-from .models import ConsentSource, CopyChangeRequest, CopyChangeRequestStatus
+from .models import ConsentEvent, ConsentSource, CopyChangeRequest, CopyChangeRequestStatus
 from .services import RequestOrigin, copy_change_request_decide
 
 # Handing out personal data (a list of subscribers, a person's register extract) is a right
@@ -36,6 +38,35 @@ def personal_data_export_require(request: HttpRequest) -> None:
     """
     if not personal_data_export_allowed(request.user):
         raise PermissionDenied
+
+
+# What a consent event holds about the person's device: part of the register extract, so only
+# for those who may hand that out.
+CONSENT_DEVICE_FIELDS = ("ip_address", "user_agent")
+
+
+def consent_fields_shown(request: HttpRequest, fields) -> list[str]:
+    if personal_data_export_allowed(request.user):
+        return list(fields)
+    return [name for name in fields if name not in CONSENT_DEVICE_FIELDS]
+
+
+class ConsentEventInline(admin.TabularInline):
+    model = ConsentEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "action", "source", "staff_user", "ip_address", "detail"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+
+    def get_fields(self, request, obj=None):
+        return consent_fields_shown(request, super().get_fields(request, obj))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.action(
