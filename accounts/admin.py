@@ -1,6 +1,104 @@
+"""Staff accounts and groups in the admin, where nobody can grant more than they hold.
+
+The rules are in privileges.py. Here they become read-only fields for non-superusers (what
+they see), a 403 for a POST that carries those fields anyway (a forged form: the read-only
+fields are not in the page they were given), and a form error when they pick a group whose
+rights they do not hold themselves.
+"""
+
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 from .models import User
+from .privileges import (
+    SUPERUSER_ONLY_GROUP_FIELDS,
+    SUPERUSER_ONLY_USER_FIELDS,
+    group_grantable,
+    groups_refused,
+    user_changeable,
+)
 
-admin.site.register(User, UserAdmin)
+
+class SuperuserOnlyFieldsMixin:
+    """Fields that only a superuser may set: read-only for anyone else, and refused in a POST.
+
+    Read-only fields are left out of the form, so a forged value would only be ignored;
+    refusing the request instead makes the attempt visible and changes nothing at all.
+    """
+
+    superuser_only_fields: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += [name for name in self.superuser_only_fields if name not in fields]
+        return fields
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if (
+            request.method == "POST"
+            and not request.user.is_superuser
+            and any(name in request.POST for name in self.superuser_only_fields)
+        ):
+            raise PermissionDenied
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(User)
+class StaffUserAdmin(SuperuserOnlyFieldsMixin, UserAdmin):
+    superuser_only_fields = SUPERUSER_ONLY_USER_FIELDS
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or user_changeable(actor=request.user, target=obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or user_changeable(actor=request.user, target=obj))
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if request.user.is_superuser or "groups" not in form.base_fields:
+            return form
+        return _groups_within_rights_form(form, actor=request.user)
+
+
+def _groups_within_rights_form(form_class, *, actor):
+    """The user form, refusing a membership change in a group actor may not hand out."""
+
+    class GroupsWithinRightsForm(form_class):
+        def clean_groups(self):
+            groups = self.cleaned_data["groups"]
+            before = self.instance.groups.all() if self.instance.pk else []
+            refused = groups_refused(actor=actor, before=before, after=groups)
+            if refused:
+                raise ValidationError(
+                    _(
+                        "Du kan inte ändra medlemskap i %(groups)s: gruppen ger behörigheter "
+                        "som du själv inte har. Be en superanvändare."
+                    )
+                    % {"groups": ", ".join(group.name for group in refused)},
+                    code="group_not_grantable",
+                )
+            return groups
+
+    return GroupsWithinRightsForm
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(SuperuserOnlyFieldsMixin, GroupAdmin):
+    superuser_only_fields = SUPERUSER_ONLY_GROUP_FIELDS
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or group_grantable(actor=request.user, group=obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or group_grantable(actor=request.user, group=obj))

@@ -16,6 +16,10 @@ def _crud(app_label: str, model: str, actions=("add", "change", "delete", "view"
     return [f"{app_label}.{action}_{model}" for action in actions]
 
 
+# Personal data leaves the system only with a right made for it: lists of subscribers and a
+# person's register extract need `subscribers.export_personal_data` (administrators only),
+# print lists need `printing.export_print` (distribution staff and administrators). Viewing
+# a subscriber is not exporting them: the editors view, and hold neither.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Compose and send.
     EDITORS: [
@@ -39,7 +43,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "printing.export_print",
         *_crud("newsletter", "issue", ("view",)),
     ],
-    # Everything the application models offer.
+    # Everything the application models offer, subscribers.export_personal_data included.
+    # Not the auth app's rights (groups, permissions): those stay with superusers, and the
+    # user admin lets an administrator hand out only rights they hold (accounts/admin.py).
     ADMINISTRATORS: ["*"],
 }
 

@@ -3,14 +3,15 @@
 import uuid
 from pathlib import Path
 
-from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
+
+from .generated_files import OUTBOX, generated_dir
 
 
 def outbox_write(message_bytes: bytes, *, outbox_dir: Path | None = None) -> Path:
     """Write one RFC 5322 message as an .eml file and return its path."""
-    directory = Path(outbox_dir or settings.EMAIL_OUTBOX_DIR)
+    directory = Path(outbox_dir or generated_dir(OUTBOX))
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{timezone.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:12]}.eml"
     path = directory / name

@@ -24,7 +24,14 @@ SECRET_KEY_FROM_ENV = env("SECRET_KEY", default="")
 REDIS_URL = env("REDIS_URL", default="")
 EMAIL_URL = env("EMAIL_URL", default="")
 
-SECRET_KEY = SECRET_KEY_FROM_ENV or "django-insecure-lansnytt-embedded-default-only-for-debug"
+SECRET_KEY_DEVELOPMENT_DEFAULT = "django-insecure-lansnytt-embedded-default-only-for-debug"
+SECRET_KEY = SECRET_KEY_FROM_ENV or SECRET_KEY_DEVELOPMENT_DEFAULT
+# The key of the address hashes kept after erasure (subscribers.validation.email_hash). Its
+# own variable, not SECRET_KEY: rotating SECRET_KEY must not make every erased address
+# unrecognisable. subscribers.checks refuses the fallback, and a key that is SECRET_KEY or
+# its default, when DEBUG is off.
+EMAIL_HASH_KEY_FROM_ENV = env("EMAIL_HASH_KEY", default="")
+EMAIL_HASH_KEY = EMAIL_HASH_KEY_FROM_ENV or "lansnytt-email-hash-embedded-default-only-for-debug"
 
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else []

@@ -13,7 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .admin_privacy import subscriber_erase_action, subscriber_export_action
+from .admin_privacy import (
+    ConsentEventInline,
+    consent_fields_shown,
+    personal_data_export_allowed,
+    personal_data_export_require,
+    subscriber_erase_action,
+    subscriber_export_action,
+)
 from .consent import RequestOrigin, subscriber_staff_edit_log
 from .exporting import subscribers_csv_write, subscribers_exportable
 from .importing import subscribers_import
@@ -31,7 +38,7 @@ from .models import (
 )
 from .selectors import segment_member_count, segment_members, segments_with_rules
 from .services import subscriber_unsubscribe
-from .validation import email_hash, email_normalise
+from .validation import email_normalise
 
 
 class ReadOnlyAdminMixin:
@@ -93,21 +100,6 @@ class SegmentListFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=members)
 
 
-class ConsentEventInline(admin.TabularInline):
-    model = ConsentEvent
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "action", "source", "staff_user", "ip_address", "detail"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 class SubscriberImportForm(forms.Form):
     file = forms.FileField(
         label=_("fil"), help_text=_("CSV (komma eller semikolon, UTF-8) eller Excel (.xlsx).")
@@ -129,8 +121,9 @@ class SubscriberImportForm(forms.Form):
     )
 
 
-@admin.action(description=_("Exportera markerade som CSV"))
+@admin.action(description=_("Exportera markerade som CSV"), permissions=["export_personal_data"])
 def subscribers_export_csv(modeladmin, request: HttpRequest, queryset: QuerySet[Subscriber]):
+    personal_data_export_require(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"prenumeranter-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -188,6 +181,17 @@ class SubscriberAdmin(admin.ModelAdmin):
     ]
     inlines = [ConsentEventInline]
     change_list_template = "admin/subscribers/subscriber/change_list.html"
+
+    def has_export_personal_data_permission(self, request: HttpRequest) -> bool:
+        return personal_data_export_allowed(request.user)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # Django answers an action the user is not offered with "no action selected"; a
+        # forged one gets a 403 instead, so that a refusal looks like one.
+        action = request.POST.get("action") if request.method == "POST" else None
+        if action and action not in self.get_actions(request):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("avregistrerad"))
     def status_changed(self, subscriber: Subscriber):
@@ -355,6 +359,9 @@ class ConsentEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["subscriber", "staff_user"]
     date_hierarchy = "created_at"
 
+    def get_fields(self, request, obj=None):
+        return consent_fields_shown(request, super().get_fields(request, obj))
+
 
 class SuppressionForm(forms.ModelForm):
     class Meta:
@@ -369,7 +376,7 @@ class SuppressionForm(forms.ModelForm):
             raise forms.ValidationError(gettext("Ange adressen som ska spärras."))
         # The same normal form as every stored address, or the hash would miss it.
         email = email_normalise(raw)
-        if not self.instance.pk and Suppression.objects.filter(email_hash=email_hash(email)):
+        if not self.instance.pk and Suppression.objects.for_address(email).exists():
             raise forms.ValidationError(gettext("Adressen är redan spärrad."))
         return email
 

@@ -7,6 +7,10 @@ class SubscribersConfig(AppConfig):
     verbose_name = _("Prenumeranter")
 
     def ready(self) -> None:
-        # Registers the copy change admin and defines the privacy actions that admin.py
-        # attaches; autodiscovery only imports admin.py itself.
-        from . import admin_privacy  # noqa: F401
+        # checks registers the app's system checks. admin_privacy registers the copy change
+        # admin and defines the privacy actions that admin.py attaches; autodiscovery only
+        # imports admin.py itself.
+        from . import (
+            admin_privacy,  # noqa: F401
+            checks,  # noqa: F401
+        )

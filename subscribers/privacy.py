@@ -15,11 +15,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from lansnytt.generated_files import generated_files_forget
+
 from .models import (
     ConsentAction,
     ConsentEvent,
     CopyChangeRequest,
     CopyChangeRequestStatus,
+    HashVersion,
     Subscriber,
     SubscriberStatus,
     Suppression,
@@ -156,28 +159,21 @@ def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: s
     """Anonymise the subscriber; False when they were already erased.
 
     The row stays (status erased) so counts of past sends and sign-ups stay right, and the
-    hash of the address stays on the suppression list so no import can bring it back; only
-    a fresh double opt-in by the person can. The consent log keeps what happened and when,
-    but its personal details (IP address, browser, the addresses in change details) are
+    keyed hash of the address stays on the suppression list so no import can bring it back;
+    only a fresh double opt-in by the person can. The consent log keeps what happened and
+    when, but its personal details (IP address, browser, the addresses in change details) are
     cleared: after erasure there is nothing left to prove consent for. That is the one
-    sanctioned write to the otherwise append-only log.
+    sanctioned write to the otherwise append-only log. Other apps clear their copies on
+    `subscriber_erased`; generated files under VAR_DIR that hold the person are deleted once
+    the erasure is committed.
     """
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.status == SubscriberStatus.ERASED:
             return False
-        address_hash = subscriber.email_hash or email_hash(subscriber.email)
-        suppression, created = Suppression.objects.get_or_create(
-            email_hash=address_hash,
-            defaults={"email": "", "reason": SuppressionReason.ERASED},
-        )
-        if not created:
-            # Only the hash may stay; a block staff set by hand keeps its reason, so that a
-            # later opt-in cannot lift it.
-            suppression.email = ""
-            if suppression.reason != SuppressionReason.MANUAL:
-                suppression.reason = SuppressionReason.ERASED
-            suppression.save(update_fields=["email", "reason"])
+        address = subscriber.email
+        address_hash = email_hash(address)
+        _suppression_keep_hash_only(email=address, address_hash=address_hash)
         status_before = subscriber.status
         for name in ("name", "title", "organisation_given", "care_of", "street", "city"):
             setattr(subscriber, name, "")
@@ -203,9 +199,31 @@ def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: s
             origin=RequestOrigin(staff_user=origin.staff_user),
             detail={"status_before": status_before},
         )
+        # After the commit, so that a rolled-back erasure leaves the files as they were. In
+        # this process, not as a task: a task would put the address on the broker.
+        transaction.on_commit(lambda: generated_files_forget(email=address))
     return True
 
 
+def _suppression_keep_hash_only(*, email: str, address_hash: str) -> None:
+    """Make sure the address is suppressed, by its keyed hash and nothing else."""
+    suppression = Suppression.objects.for_address(email).select_for_update().first()
+    if suppression is None:
+        Suppression.objects.create(
+            email_hash=address_hash, email="", reason=SuppressionReason.ERASED
+        )
+        return
+    suppression.email = ""
+    # An entry from before EMAIL_HASH_KEY gets the keyed hash now that the address is known.
+    suppression.email_hash = address_hash
+    suppression.hash_version = HashVersion.KEYED
+    # A block staff set by hand keeps its reason, so that a later opt-in cannot lift it.
+    if suppression.reason != SuppressionReason.MANUAL:
+        suppression.reason = SuppressionReason.ERASED
+    suppression.save(update_fields=["email", "email_hash", "hash_version", "reason"])
+
+
 def address_suppressed(*, email: str) -> bool:
-    """Whether an address is on the suppression list (also after its owner was erased)."""
-    return Suppression.objects.filter(email_hash=email_hash(email)).exists()
+    """Whether an address is on the suppression list (also after its owner was erased, and
+    for entries hashed before EMAIL_HASH_KEY existed)."""
+    return Suppression.objects.for_address(email).exists()

@@ -31,7 +31,7 @@ from .models import (
     SuppressionReason,
 )
 from .tokens import CONFIRM, preferences_url, token_make, unsubscribe_url
-from .validation import email_hash, email_normalise
+from .validation import email_normalise
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,7 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
                 "status_before": "new" if created else subscriber.status,
             },
         )
-    if Suppression.objects.filter(
-        email_hash=email_hash(email), reason=SuppressionReason.MANUAL
-    ).exists():
+    if Suppression.objects.for_address(email).filter(reason=SuppressionReason.MANUAL).exists():
         # Blocked by staff: never mailed, not even a confirmation. The request is logged
         # above and the answer on the page is the same as for anyone else.
         return
@@ -215,14 +213,11 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
         subscriber.unsubscribed_at = None
         subscriber.legal_basis = LegalBasis.CONSENT
         subscriber.save()
-        lifted = list(
-            Suppression.objects.filter(
-                email_hash=subscriber.email_hash, reason__in=_LIFTED_BY_OPT_IN
-            ).values_list("reason", flat=True)
+        liftable = Suppression.objects.for_address(subscriber.email).filter(
+            reason__in=_LIFTED_BY_OPT_IN
         )
-        Suppression.objects.filter(
-            email_hash=subscriber.email_hash, reason__in=_LIFTED_BY_OPT_IN
-        ).delete()
+        lifted = list(liftable.values_list("reason", flat=True))
+        liftable.delete()
         consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.CONFIRM,

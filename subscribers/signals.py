@@ -3,6 +3,6 @@
 from django.dispatch import Signal
 
 # Sent inside the erasure's transaction with `subscriber_id`. Apps that keep a snapshot of
-# the person's address (the sending pipeline's deliveries) clear it here, so that subscribers
-# never has to know about them.
+# the person's address (the sending pipeline's deliveries, the frozen lines of final print
+# runs) clear it here, so that subscribers never has to know about them.
 subscriber_erased = Signal()

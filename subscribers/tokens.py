@@ -14,7 +14,7 @@ from django.core import signing
 from django.urls import reverse
 
 from .models import Subscriber, SubscriberStatus
-from .validation import email_hash
+from .validation import email_hash, email_hash_legacy
 
 CONFIRM = "confirm"
 PREFERENCES = "preferences"
@@ -89,10 +89,20 @@ def token_subscriber(*, purpose: str, token: str) -> Subscriber:
     if (
         subscriber is None
         or subscriber.status == SubscriberStatus.ERASED
-        or subscriber.email_hash[:_HASH_PREFIX] != claims.address_hash
+        or claims.address_hash not in _address_tags(subscriber)
     ):
         raise TokenInvalid("no subscriber with this address")
     return subscriber
+
+
+def _address_tags(subscriber: Subscriber) -> tuple[str, str]:
+    # Links sent before EMAIL_HASH_KEY carry the old unkeyed hash of the address; the
+    # unsubscribe link in every message ever sent must keep working. Both tags are made from
+    # the current address, so a changed or erased address still ends every old link.
+    return (
+        subscriber.email_hash[:_HASH_PREFIX],
+        email_hash_legacy(subscriber.email)[:_HASH_PREFIX],
+    )
 
 
 @functools.lru_cache(maxsize=8)

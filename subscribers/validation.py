@@ -1,8 +1,11 @@
 """Normalisation and validation of the values subscribers and organisations are made of."""
 
+import functools
 import hashlib
+import hmac
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
@@ -41,8 +44,35 @@ def email_normalise(raw: str) -> str:
 
 
 def email_hash(email: str) -> str:
-    """A stable hash of a normalised address, kept after erasure to block re-imports."""
-    return hashlib.sha256(f"lansnytt-suppression:{email_fold(email)}".encode()).hexdigest()
+    """The keyed hash of an address (HMAC-SHA256 with EMAIL_HASH_KEY), kept after erasure to
+    block re-imports.
+
+    Keyed so that a copy of the database alone cannot confirm that a given address was ever a
+    subscriber: without the key, hashing a guessed address gives nothing to compare with.
+    """
+    return hmac.new(
+        _email_hash_key(settings.EMAIL_HASH_KEY), _hashed_form(email), "sha256"
+    ).hexdigest()
+
+
+def email_hash_legacy(email: str) -> str:
+    """The unkeyed SHA-256 used before EMAIL_HASH_KEY existed.
+
+    Only for what was hashed that way and cannot be hashed again: suppression entries of
+    people erased before the key (their address is gone; see Suppression.hash_version), and
+    the address tags in links sent before it.
+    """
+    return hashlib.sha256(b"lansnytt-suppression:" + _hashed_form(email)).hexdigest()
+
+
+def _hashed_form(email: str) -> bytes:
+    return email_fold(email).encode()
+
+
+@functools.lru_cache(maxsize=4)
+def _email_hash_key(key: str) -> bytes:
+    # Every outgoing message hashes its recipient's address for the links; encode once.
+    return key.encode()
 
 
 def postal_code_normalise(raw: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import environ
 from django.conf import settings
 
+from lansnytt.generated_files import OUTBOX, generated_dir
 from lansnytt.mail import outbox_write
 
 
@@ -183,7 +184,7 @@ class OutboxTransport:
     """The embedded default: every message becomes an .eml file under var/outbox/."""
 
     def __init__(self, directory: Path | None = None):
-        self.directory = Path(directory or settings.EMAIL_OUTBOX_DIR)
+        self.directory = Path(directory or generated_dir(OUTBOX))
 
     @property
     def where(self) -> str:

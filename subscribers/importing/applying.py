@@ -81,7 +81,7 @@ def organisations_resolve(
 
 
 def subscribers_known(*, emails: list[str]) -> tuple[dict[str, Subscriber], set[str]]:
-    """The existing subscribers among these addresses, and the hashes of the suppressed ones."""
+    """The existing subscribers among these addresses, and the suppressed ones."""
     existing: dict[str, Subscriber] = {}
     suppressed: set[str] = set()
     for chunk in _in_chunks(emails):
@@ -91,11 +91,7 @@ def subscribers_known(*, emails: list[str]) -> tuple[dict[str, Subscriber], set[
             .prefetch_related("segments")
         ):
             existing[subscriber.email] = subscriber
-        suppressed.update(
-            Suppression.objects.filter(
-                email_hash__in=[email_hash(email) for email in chunk]
-            ).values_list("email_hash", flat=True)
-        )
+        suppressed.update(Suppression.objects.addresses_among(chunk))
     return existing, suppressed
 
 
@@ -184,7 +180,7 @@ def import_plan(*, checked: CheckedRows, update: bool) -> ImportPlan:
     )
     for row in checked.rows:
         subscriber = existing.get(row.email)
-        suppressed_row = email_hash(row.email) in suppressed
+        suppressed_row = row.email in suppressed
         if reason := _skip_reason(subscriber=subscriber, suppressed=suppressed_row):
             plan.skipped.append(SkippedRow(row.line, row.email, reason))
         else:

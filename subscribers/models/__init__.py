@@ -9,6 +9,7 @@ from .consent_log import (
     ConsentAction,
     ConsentEvent,
     ConsentSource,
+    HashVersion,
     Suppression,
     SuppressionReason,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "ConsentSource",
     "CopyChangeRequest",
     "CopyChangeRequestStatus",
+    "HashVersion",
     "Language",
     "LegalBasis",
     "Municipality",

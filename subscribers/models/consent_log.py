@@ -1,10 +1,13 @@
 """The consent log and the suppression list: the evidence of what a person agreed to."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ..validation import email_hash
+from ..validation import email_fold, email_hash, email_hash_legacy
 from .people import Subscriber
 
 
@@ -85,17 +88,59 @@ class SuppressionReason(models.TextChoices):
     MANUAL = "manual", _("Spärrad av personal")
 
 
+class HashVersion(models.TextChoices):
+    """How a suppression entry's hash was made."""
+
+    KEYED = "hmac-sha256", _("HMAC-SHA256 med EMAIL_HASH_KEY")
+    # Entries of people erased before the key existed: their address is gone, so the hash
+    # could not be made again with the key.
+    LEGACY = "sha256", _("SHA-256 utan nyckel (före EMAIL_HASH_KEY)")
+
+
+class SuppressionQuerySet(models.QuerySet):
+    def for_addresses(self, emails: Iterable[str]) -> "SuppressionQuerySet":
+        """The entries that block any of these addresses: by the keyed hash, and for the
+        entries from before the key by the old unkeyed one. Every lookup of an address goes
+        through here, so no check can forget the old entries."""
+        folded = {email_fold(email) for email in emails}
+        return self.filter(
+            Q(email_hash__in=[email_hash(email) for email in folded])
+            | Q(
+                hash_version=HashVersion.LEGACY,
+                email_hash__in=[email_hash_legacy(email) for email in folded],
+            )
+        )
+
+    def for_address(self, email: str) -> "SuppressionQuerySet":
+        return self.for_addresses([email])
+
+    def addresses_among(self, emails: Iterable[str]) -> set[str]:
+        """Which of these (folded) addresses are suppressed."""
+        by_hash = {}
+        for email in {email_fold(email) for email in emails}:
+            by_hash[email_hash(email)] = email
+            by_hash[email_hash_legacy(email)] = email
+        found = self.for_addresses(set(by_hash.values())).values_list("email_hash", flat=True)
+        return {by_hash[address_hash] for address_hash in found}
+
+
 class Suppression(models.Model):
     """An address that must never be mailed or re-imported.
 
     Looked up by hash so the entry can outlive the address itself: after erasure only the
-    hash is kept.
+    hash is kept. Look entries up by address with `Suppression.objects.for_address()`, which
+    also finds the entries hashed before EMAIL_HASH_KEY existed.
     """
 
     email_hash = models.CharField(max_length=64, unique=True)
+    hash_version = models.CharField(
+        _("hashning"), max_length=16, choices=HashVersion.choices, default=HashVersion.KEYED
+    )
     email = models.EmailField(_("e-postadress"), blank=True, help_text=_("Tom efter radering."))
     reason = models.CharField(_("orsak"), max_length=16, choices=SuppressionReason.choices)
     created_at = models.DateTimeField(_("spärrad"), auto_now_add=True)
+
+    objects = SuppressionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("spärrad adress")
@@ -108,4 +153,5 @@ class Suppression(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.email and not self.email_hash:
             self.email_hash = email_hash(self.email)
+            self.hash_version = HashVersion.KEYED
         super().save(*args, **kwargs)

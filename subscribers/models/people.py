@@ -113,6 +113,11 @@ class Subscriber(PostalAddress):
         verbose_name = _("prenumerant")
         verbose_name_plural = _("prenumeranter")
         ordering = ["email"]
+        # Viewing a subscriber is not handing out their data: lists and register extracts
+        # leave the system, so they need this right of their own (accounts/roles.py).
+        permissions = [
+            ("export_personal_data", _("Kan exportera personuppgifter (listor och registerutdrag)"))
+        ]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="subscriber_email_unique_ci"),
         ]

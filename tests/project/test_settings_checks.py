@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "x" * 64 + "-a-production-secret-key-that-is-long-and-random",
+    "EMAIL_HASH_KEY": "y" * 48 + "-the-key-of-the-address-hashes",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp://127.0.0.1:2525",
     "ALLOWED_HOSTS": "lansnytt.example.org",
@@ -29,6 +30,7 @@ def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comple
         not in {
             "DEBUG",
             "SECRET_KEY",
+            "EMAIL_HASH_KEY",
             "REDIS_URL",
             "EMAIL_URL",
             "DATABASE_URL",
@@ -42,7 +44,10 @@ def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.Comple
     return manage_run(*args, env=clean_env)
 
 
-@pytest.mark.parametrize("variable", ["SECRET_KEY", "REDIS_URL", "EMAIL_URL", "SITE_URL"])
+REQUIRED = {"SECRET_KEY", "EMAIL_HASH_KEY", "REDIS_URL", "EMAIL_URL", "SITE_URL"}
+
+
+@pytest.mark.parametrize("variable", sorted(REQUIRED))
 def test_it_fails_the_check_naming_the_missing_variable(variable, tmp_path):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != variable}
 
@@ -50,7 +55,7 @@ def test_it_fails_the_check_naming_the_missing_variable(variable, tmp_path):
 
     assert result.returncode != 0
     assert f"The environment variable {variable} is not set" in result.stderr
-    for other in {"SECRET_KEY", "REDIS_URL", "EMAIL_URL", "SITE_URL"} - {variable}:
+    for other in REQUIRED - {variable}:
         assert f"variable {other} is not set" not in result.stderr
 
 
@@ -67,3 +72,20 @@ def test_it_accepts_the_embedded_default_while_debug_is_on(tmp_path):
     result = manage("check", env={"DEBUG": "true"}, tmp_path=tmp_path)
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "check_id"),
+    [
+        (PRODUCTION_ENV["SECRET_KEY"], "subscribers.E002"),
+        ("django-insecure-lansnytt-embedded-default-only-for-debug", "subscribers.E002"),
+        ("kort-nyckel", "subscribers.E003"),
+    ],
+    ids=["same-as-secret-key", "secret-key-default", "too-short"],
+)
+def test_it_refuses_an_email_hash_key_that_is_no_key_of_its_own(key, check_id, tmp_path):
+    result = manage("check", env={**PRODUCTION_ENV, "EMAIL_HASH_KEY": key}, tmp_path=tmp_path)
+
+    assert result.returncode != 0
+    assert check_id in result.stderr
+    assert "EMAIL_HASH_KEY" in result.stderr

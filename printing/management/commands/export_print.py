@@ -5,11 +5,11 @@ Exits with status 2 when recipients have no valid address, unless --allow-incomp
 
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from lansnytt.generated_files import PRINT_EXPORTS, generated_dir
 from newsletter.models import Issue
 from printing.exports import (
     FORMATS,
@@ -67,7 +67,7 @@ class Command(BaseCommand):
 
         path = Path(
             options["output"]
-            or settings.VAR_DIR / "print" / export_filename(print_list, export_format)
+            or generated_dir(PRINT_EXPORTS) / export_filename(print_list, export_format)
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         content = print_list_export(print_list, export_format)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from lansnytt.generated_files import PRINT_EXPORTS, RENDERINGS, generated_dir
 from newsletter.demo import demo_issue_ensure
 from newsletter.models import Issue
 from worker.batches import tasks_run_in_process
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         self._print_list_export(issue)
 
     def _render(self, issue: Issue) -> None:
-        output = settings.VAR_DIR / "render" / f"{issue.slug}.html"
+        output = generated_dir(RENDERINGS) / f"{issue.slug}.html"
         call_command("render_issue", issue.slug, output=str(output), stdout=self.stdout)
 
     def _send(self, issue: Issue) -> None:
@@ -63,7 +64,7 @@ class Command(BaseCommand):
                 issue.slug,
                 export_format=export_format,
                 output=str(
-                    settings.VAR_DIR / "print" / f"lansnytt-{issue.slug}-tryck.{export_format}"
+                    generated_dir(PRINT_EXPORTS) / f"lansnytt-{issue.slug}-tryck.{export_format}"
                 ),
                 allow_incomplete=True,
                 verbosity=verbosity,

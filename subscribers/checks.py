@@ -1,0 +1,43 @@
+"""System checks of the subscribers app: the key of the address hashes kept after erasure."""
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+from lansnytt.checks import environment_variable_required
+
+# Shorter keys can be searched through; 32 characters of a random string are out of reach.
+EMAIL_HASH_KEY_MIN_LENGTH = 32
+
+
+@register(Tags.security)
+def email_hash_key_check(app_configs, **kwargs):
+    missing = environment_variable_required(
+        variable="EMAIL_HASH_KEY",
+        setting="EMAIL_HASH_KEY_FROM_ENV",
+        hint="Set EMAIL_HASH_KEY to a long random string of its own and never change it.",
+        check_id="subscribers.E001",
+    )
+    if missing or settings.DEBUG:
+        return missing
+    key = settings.EMAIL_HASH_KEY_FROM_ENV
+    if key in (settings.SECRET_KEY, settings.SECRET_KEY_DEVELOPMENT_DEFAULT):
+        return [
+            Error(
+                "EMAIL_HASH_KEY is the same as SECRET_KEY (or its development default).",
+                hint=(
+                    "Give EMAIL_HASH_KEY its own random value: rotating SECRET_KEY would "
+                    "otherwise make every erased address unrecognisable, and one leaked key "
+                    "would open both."
+                ),
+                id="subscribers.E002",
+            )
+        ]
+    if len(key) < EMAIL_HASH_KEY_MIN_LENGTH:
+        return [
+            Error(
+                f"EMAIL_HASH_KEY is shorter than {EMAIL_HASH_KEY_MIN_LENGTH} characters.",
+                hint="A short key can be found by trying keys against a copy of the database.",
+                id="subscribers.E003",
+            )
+        ]
+    return []
