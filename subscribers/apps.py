@@ -9,4 +9,7 @@ class SubscribersConfig(AppConfig):
     def ready(self) -> None:
         # Registers the copy change admin and defines the privacy actions that admin.py
         # attaches; autodiscovery only imports admin.py itself.
-        from . import admin_privacy  # noqa: F401
+        from . import (
+            admin_privacy,  # noqa: F401
+            checks,  # noqa: F401  (registers the app's system checks)
+        )

@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import PRINT_CHANNELS, Channel, Language, Segment
+from .models import PRINT_CHANNELS, Channel, Language, PrivacyRequestKind, Segment
 from .validation import email_normalise, postal_code_normalise, single_line_validate
 
 
@@ -157,3 +157,12 @@ class PreferencesForm(AccessibleFormMixin, PrintAddressMixin, forms.Form):
             raise ValidationError(_("Ange minst ett exemplar."))
         return value
 
+
+class PrivacyRequestForm(forms.Form):
+    """Which one-time link to mail: one for downloading the data or one for erasing it."""
+
+    kind = forms.ChoiceField(choices=PrivacyRequestKind.choices)
+
+
+class PrivacyExportForm(forms.Form):
+    file_format = forms.ChoiceField(choices=[("json", "JSON"), ("csv", "CSV")])

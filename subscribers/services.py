@@ -9,13 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from .consent import RequestOrigin, consent_event_log
+from .emails import subscriber_mail_send  # noqa: F401  (callers send triplets through here)
 from .models import (
     PRINT_CHANNELS,
     ConsentAction,
@@ -30,8 +29,9 @@ from .models import (
     Suppression,
     SuppressionReason,
 )
-from .tokens import CONFIRM, preferences_url, token_make, unsubscribe_url
-from .validation import email_hash, email_normalise
+from .tasks import preferences_changed_mail_send_task, signup_mail_send_task
+from .tokens import PREFERENCES, token_make, unsubscribe_url
+from .validation import email_normalise
 
 
 @dataclass(frozen=True)
@@ -66,39 +66,18 @@ _LIFTED_BY_OPT_IN = (
 )
 
 
-def subscriber_mail_send(
-    *, subscriber: Subscriber, template: str, context: dict, language: str | None = None
-) -> None:
-    """Send one transactional email from the subscribers/email/<template> triplet.
-
-    In `language` when given (the one the person just chose), else in the subscriber's.
-    """
-    context = {
-        "subscriber": subscriber,
-        "site_url": settings.SITE_URL,
-        "publisher_name": settings.PUBLISHER_NAME,
-        **context,
-    }
-    with translation.override(language or subscriber.language):
-        subject = render_to_string(f"subscribers/email/{template}_subject.txt", context)
-        text = render_to_string(f"subscribers/email/{template}.txt", context)
-        html = render_to_string(f"subscribers/email/{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=text, to=[subscriber.email]
-    )
-    message.attach_alternative(html, "text/html")
-    message.send()
-
-
 def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) -> None:
-    """Record a subscription request and send the email that completes it.
+    """Record a subscription request; the email that completes it is sent by a task.
 
     Returns nothing on purpose: the caller must answer the same whether the address was
     known or not. A new or inactive address gets a confirmation link (double opt-in: the
-    subscriber stays as they were until they confirm); an active one gets a reminder with
-    its preference link instead.
+    subscriber stays as they were until they confirm), an active one a reminder with its
+    preference link, an address staff blocked nothing (emails.signup_mail_send decides).
+    The request itself does the same for all of them, one transaction and one task after
+    commit, so neither its answer nor its time tells a stranger which one the address is.
     """
     email = email_normalise(request.email)
+    detail = request.as_detail()
     with transaction.atomic():
         subscriber, created = Subscriber.objects.select_for_update().get_or_create(
             email=email,
@@ -109,44 +88,16 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
             },
         )
         if created:
-            _request_apply(subscriber=subscriber, detail=request.as_detail())
-        already_active = subscriber.status == SubscriberStatus.ACTIVE
-        consent_event_log(
+            _request_apply(subscriber=subscriber, detail=detail)
+        event = consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.SUBSCRIBE,
             source=ConsentSource.WEB,
             origin=origin,
             privacy_text_version=settings.PRIVACY_TEXT_VERSION,
-            detail={
-                "request": request.as_detail(),
-                "status_before": "new" if created else subscriber.status,
-            },
+            detail={"request": detail, "status_before": "new" if created else subscriber.status},
         )
-    if Suppression.objects.filter(
-        email_hash=email_hash(email), reason=SuppressionReason.MANUAL
-    ).exists():
-        # Blocked by staff: never mailed, not even a confirmation. The request is logged
-        # above and the answer on the page is the same as for anyone else.
-        return
-    if already_active:
-        subscriber_mail_send(
-            subscriber=subscriber,
-            template="already_subscribed",
-            context={"preferences_url": preferences_url(subscriber_id=subscriber.pk, email=email)},
-            language=request.language,
-        )
-    else:
-        token = token_make(purpose=CONFIRM, subscriber_id=subscriber.pk, email=email)
-        subscriber_mail_send(
-            subscriber=subscriber,
-            template="confirm",
-            context={"confirm_url": confirm_url(token=token)},
-            language=request.language,
-        )
-
-
-def confirm_url(*, token: str) -> str:
-    return settings.SITE_URL + reverse("subscribers:confirm", kwargs={"token": token})
+        transaction.on_commit(lambda: signup_mail_send_task.delay(event.pk))
 
 
 def _request_apply(*, subscriber: Subscriber, detail: dict[str, Any]) -> None:
@@ -207,7 +158,7 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
         if latest is not None and latest.action != ConsentAction.SUBSCRIBE:
             raise ConfirmationStale(f"subscriber {subscriber.pk} left after signing up")
         subscribe_event = latest
-        if subscribe_event is not None:
+        if subscribe_event is not None and "request" in subscribe_event.detail:
             _request_apply(subscriber=subscriber, detail=subscribe_event.detail["request"])
         status_before = subscriber.status
         subscriber.status = SubscriberStatus.ACTIVE
@@ -232,6 +183,11 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
             detail={"status_before": status_before, "suppression_lifted": lifted},
         )
     return True
+
+
+# Where and how the magazine goes: a change of these is confirmed to the address by mail,
+# because whoever holds a forwarded preference link could redirect someone's print copy.
+_NOTIFIED_FIELDS = ("channel", "street", "postal_code", "city")
 
 
 def _preferences_snapshot(subscriber: Subscriber) -> dict[str, Any]:
@@ -293,13 +249,15 @@ def subscriber_preferences_update(
             detail: dict[str, Any] = {"before": before, "after": after}
             if change_request:
                 detail["print_copies_requested"] = print_copies
-            consent_event_log(
+            event = consent_event_log(
                 subscriber=subscriber,
                 action=ConsentAction.PREFERENCES,
                 source=ConsentSource.WEB,
                 origin=origin,
                 detail=detail,
             )
+            if any(before[name] != after[name] for name in _NOTIFIED_FIELDS):
+                transaction.on_commit(lambda: preferences_changed_mail_send_task.delay(event.pk))
     return change_request
 
 
@@ -375,10 +333,10 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: Reque
 
 def subscriber_links(*, subscriber: Subscriber) -> dict[str, str]:
     """The personal links on the self-service pages, as paths on the site being visited."""
+    token = token_make(purpose=PREFERENCES, subscriber_id=subscriber.pk, email=subscriber.email)
     return {
-        "preferences_url": urlsplit(
-            preferences_url(subscriber_id=subscriber.pk, email=subscriber.email)
-        ).path,
+        "preferences_url": reverse("subscribers:preferences", kwargs={"token": token}),
+        "privacy_request_url": reverse("subscribers:privacy_request", kwargs={"token": token}),
         "unsubscribe_url": urlsplit(
             unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email)
         ).path,
