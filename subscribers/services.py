@@ -17,10 +17,12 @@ from .consent import RequestOrigin, consent_event_log
 from .emails import subscriber_mail_send  # noqa: F401  (callers send triplets through here)
 from .models import (
     PRINT_CHANNELS,
+    Channel,
     ConsentAction,
     ConsentSource,
     CopyChangeRequest,
     CopyChangeRequestStatus,
+    Language,
     LegalBasis,
     Organisation,
     Segment,
@@ -79,16 +81,18 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
     email = email_normalise(request.email)
     detail = request.as_detail()
     with transaction.atomic():
+        # A new row gets what was asked for in its one INSERT: the less a new address costs
+        # beyond a known one, the less the time of the answer says about the address.
         subscriber, created = Subscriber.objects.select_for_update().get_or_create(
             email=email,
             defaults={
-                "name": request.name,
                 "status": SubscriberStatus.PENDING,
                 "legal_basis": LegalBasis.CONSENT,
+                **_request_fields(detail=detail, organisation_id=None),
             },
         )
-        if created:
-            _request_apply(subscriber=subscriber, detail=detail)
+        if created and detail.get("segment_ids"):
+            public_segments_choose(subscriber=subscriber, segment_ids=detail["segment_ids"])
         event = consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.SUBSCRIBE,
@@ -100,20 +104,33 @@ def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) ->
         transaction.on_commit(lambda: signup_mail_send_task.delay(event.pk))
 
 
-def _request_apply(*, subscriber: Subscriber, detail: dict[str, Any]) -> None:
-    """Copy what the person asked for onto the row (on creation and again on confirmation)."""
-    subscriber.name = detail.get("name", subscriber.name)
-    subscriber.organisation_given = detail.get("organisation_given", "")
-    if subscriber.organisation_id is None and subscriber.organisation_given:
+def _request_fields(*, detail: dict[str, Any], organisation_id: int | None) -> dict[str, Any]:
+    """The row's fields from what the person asked for (on sign-up and on confirmation)."""
+    fields = {
+        "name": detail.get("name", ""),
+        "organisation_given": detail.get("organisation_given", ""),
+        "channel": detail.get("channel", Channel.EMAIL),
+        "language": detail.get("language", Language.SWEDISH),
+        "street": detail.get("street", ""),
+        "postal_code": detail.get("postal_code", ""),
+        "city": detail.get("city", ""),
+    }
+    if organisation_id is None and fields["organisation_given"]:
         # Staff link the rest by hand; an exact match is safe to take.
-        subscriber.organisation = Organisation.objects.filter(
-            name__iexact=subscriber.organisation_given
+        fields["organisation"] = Organisation.objects.filter(
+            name__iexact=fields["organisation_given"]
         ).first()
-    subscriber.channel = detail.get("channel", subscriber.channel)
-    subscriber.language = detail.get("language", subscriber.language)
-    subscriber.street = detail.get("street", "")
-    subscriber.postal_code = detail.get("postal_code", "")
-    subscriber.city = detail.get("city", "")
+    return fields
+
+
+def _request_apply(*, subscriber: Subscriber, detail: dict[str, Any]) -> None:
+    """Copy what the person asked for onto the row (on confirmation)."""
+    fields = _request_fields(detail=detail, organisation_id=subscriber.organisation_id)
+    fields["name"] = detail.get("name", subscriber.name)
+    fields["channel"] = detail.get("channel", subscriber.channel)
+    fields["language"] = detail.get("language", subscriber.language)
+    for name, value in fields.items():
+        setattr(subscriber, name, value)
     subscriber.save()
     public_segments_choose(subscriber=subscriber, segment_ids=detail.get("segment_ids", []))
 
