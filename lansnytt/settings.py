@@ -203,6 +203,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "worker.tasks.dispatches_due_task",
         "schedule": SWEEP_INTERVAL_SECONDS,
     },
+    # Cheap when there is nothing to do; hourly keeps no sign-up much beyond its retention.
+    "pending-signups-purge": {
+        "task": "subscribers.tasks.pending_signups_purge_task",
+        "schedule": 3600,
+    },
 }
 # Optional address for mailto: unsubscribe requests in List-Unsubscribe; empty means none.
 LIST_UNSUBSCRIBE_MAILTO = env("LIST_UNSUBSCRIBE_MAILTO", default="")
@@ -235,7 +240,13 @@ LOGGING = {
 SUBSCRIBE_RATE_LIMIT = env("SUBSCRIBE_RATE_LIMIT", default="5/10m")
 # Raise when the privacy text (templates/subscribers/privacy.html) changes in substance; each
 # consent event records the version the person was shown.
-PRIVACY_TEXT_VERSION = "2026-11-25"
+PRIVACY_TEXT_VERSION = "2026-12-01"
+# Sign-ups never confirmed (name, address, IP address, browser) are deleted after this many
+# days; at least the 7 days a confirmation link works (checked by subscribers.E001).
+PENDING_SIGNUP_RETENTION_DAYS = env.int("PENDING_SIGNUP_RETENTION_DAYS", default=30)
+# Requests for a one-time export or erasure link per subscriber ("count/period"): each one
+# mails the address, so a forwarded preference link must not become a way to flood it.
+PRIVACY_REQUEST_RATE_LIMIT = env("PRIVACY_REQUEST_RATE_LIMIT", default="3/h")
 # Shown on the privacy page and the accessibility statement as where to write.
 CONTACT_EMAIL = env("CONTACT_EMAIL", default="lansnytt@example.org")
 

@@ -10,21 +10,17 @@ import re
 from dataclasses import dataclass
 from html import escape
 
+# Control characters (CR, LF, NUL, ...) have no business in a greeting; in a header they are
+# what header injection is made of. The rule is the subscribers' own (one home for every
+# message, transactional or newsletter); worker.message uses it from here too.
+from subscribers.validation import control_characters_clean
+
 NAME = "__LANSNYTT_NAME__"
 PREFERENCES_URL = "__LANSNYTT_PREFERENCES_URL__"
 UNSUBSCRIBE_URL = "__LANSNYTT_UNSUBSCRIBE_URL__"
 
 ALL = (NAME, PREFERENCES_URL, UNSUBSCRIBE_URL)
 PLACEHOLDER = re.compile("|".join(re.escape(token) for token in ALL))
-
-# Control characters (CR, LF, NUL, ...) have no business in a greeting; in a header they are
-# what header injection is made of.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def control_characters_clean(value: str) -> str:
-    """The value with runs of control characters (CR/LF above all) turned into spaces."""
-    return _CONTROL.sub(" ", value or "").strip()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""System checks of the subscribers app: the key of the address hashes kept after erasure."""
+"""System checks of the subscribers app: the key of the address hashes kept after erasure, and
+a retention of pending sign-ups that outlives their confirmation links."""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 from lansnytt.checks import environment_variable_required
+
+from .tokens import CONFIRM_MAX_AGE
 
 # Shorter keys can be searched through; 32 characters of a random string are out of reach.
 EMAIL_HASH_KEY_MIN_LENGTH = 32
@@ -41,3 +44,19 @@ def email_hash_key_check(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.compatibility)
+def pending_signup_retention_check(app_configs, **kwargs):
+    # A purge before the confirmation link expires would make a valid link lead nowhere.
+    minimum = CONFIRM_MAX_AGE.days
+    if settings.PENDING_SIGNUP_RETENTION_DAYS >= minimum:
+        return []
+    return [
+        Error(
+            f"PENDING_SIGNUP_RETENTION_DAYS is {settings.PENDING_SIGNUP_RETENTION_DAYS}; "
+            f"confirmation links work for {minimum} days.",
+            hint=f"Set PENDING_SIGNUP_RETENTION_DAYS to {minimum} or more.",
+            id="subscribers.E004",
+        )
+    ]

@@ -4,8 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import PRINT_CHANNELS, Channel, Language, Segment
-from .validation import email_normalise, postal_code_normalise
+from .models import PRINT_CHANNELS, Channel, Language, PrivacyRequestKind, Segment
+from .validation import email_normalise, postal_code_normalise, single_line_validate
 
 
 class AccessibleFormMixin:
@@ -63,8 +63,13 @@ def public_segments_field() -> forms.ModelMultipleChoiceField:
 
 
 class SubscribeForm(AccessibleFormMixin, PrintAddressMixin, forms.Form):
+    # Every text a person types here ends up in a message (the greeting, the address in a
+    # change notice): a line break in it would write lines of its own into the mail.
     name = forms.CharField(
-        label=_("Namn"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=_("Namn"),
+        max_length=200,
+        validators=[single_line_validate],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.CharField(
         label=_("E-postadress"),
@@ -73,6 +78,7 @@ class SubscribeForm(AccessibleFormMixin, PrintAddressMixin, forms.Form):
     )
     organisation = forms.CharField(
         label=_("Organisation (frivilligt)"),
+        validators=[single_line_validate],
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
@@ -89,6 +95,7 @@ class SubscribeForm(AccessibleFormMixin, PrintAddressMixin, forms.Form):
     )
     street = forms.CharField(
         label=_("Gatuadress eller box"),
+        validators=[single_line_validate],
         max_length=200,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
@@ -102,6 +109,7 @@ class SubscribeForm(AccessibleFormMixin, PrintAddressMixin, forms.Form):
     )
     city = forms.CharField(
         label=_("Postort"),
+        validators=[single_line_validate],
         max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
@@ -148,3 +156,13 @@ class PreferencesForm(AccessibleFormMixin, PrintAddressMixin, forms.Form):
         if value is not None and value < 1:
             raise ValidationError(_("Ange minst ett exemplar."))
         return value
+
+
+class PrivacyRequestForm(forms.Form):
+    """Which one-time link to mail: one for downloading the data or one for erasing it."""
+
+    kind = forms.ChoiceField(choices=PrivacyRequestKind.choices)
+
+
+class PrivacyExportForm(forms.Form):
+    file_format = forms.ChoiceField(choices=[("json", "JSON"), ("csv", "CSV")])

@@ -4,7 +4,6 @@ The same functions serve the preference centre (the person asks) and the admin (
 a request that came by letter).
 """
 
-import csv
 import io
 import json
 from typing import Any
@@ -17,6 +16,8 @@ from django.utils import timezone
 
 from lansnytt.generated_files import generated_files_forget
 
+from .consent import RequestOrigin, consent_event_log
+from .exporting import excel_csv_writer, formula_escape
 from .models import (
     ConsentAction,
     ConsentEvent,
@@ -28,7 +29,6 @@ from .models import (
     Suppression,
     SuppressionReason,
 )
-from .services import RequestOrigin, consent_event_log
 from .signals import subscriber_erased
 from .validation import email_hash
 
@@ -89,10 +89,17 @@ def _deliveries(subscriber: Subscriber) -> list[dict[str, Any]]:
     )
 
 
-def subscriber_export(*, subscriber: Subscriber, origin: RequestOrigin, source: str) -> dict:
-    """Everything held about the subscriber, and a consent event saying it was handed out."""
+def subscriber_export(
+    *, subscriber: Subscriber, origin: RequestOrigin, source: str, detail: dict | None = None
+) -> dict:
+    """Everything held about the subscriber, and a consent event saying it was handed out
+    (with where the request came from, like every other event)."""
     consent_event_log(
-        subscriber=subscriber, action=ConsentAction.EXPORT, source=source, origin=origin
+        subscriber=subscriber,
+        action=ConsentAction.EXPORT,
+        source=source,
+        origin=origin,
+        detail=detail,
     )
     subscriber = Subscriber.objects.select_related("organisation").get(pk=subscriber.pk)
     organisation = subscriber.organisation
@@ -113,6 +120,11 @@ def subscriber_export(*, subscriber: Subscriber, origin: RequestOrigin, source: 
                 "created_at", "copies_before", "copies_requested", "status", "decided_at"
             )
         ),
+        "privacy_requests": list(
+            subscriber.privacy_requests.order_by("created_at").values(
+                "created_at", "kind", "used_at"
+            )
+        ),
         "deliveries": _deliveries(subscriber),
     }
 
@@ -125,37 +137,51 @@ def export_csv(export: dict) -> str:
     """The export as one CSV in long form (section, row, field, value).
 
     The parts have different columns; the long form keeps them in one file that opens in
-    any spreadsheet without losing a value.
+    any spreadsheet without losing a value. It is written like the staff export (Swedish
+    Excel's dialect), and every cell is formula-escaped: names and browser strings in it
+    were typed by whoever signed up, and "=HYPERLINK(...)" must stay text.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["section", "row", "field", "value"])
+    writer = excel_csv_writer(buffer)
 
-    def cell(value: Any) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, dict | list):
-            return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        return str(value)
+    def row(*cells: Any) -> None:
+        writer.writerow([formula_escape(_csv_cell(value)) for value in cells])
 
-    writer.writerow(["export", "", "exported_at", cell(export["exported_at"])])
+    row("section", "row", "field", "value")
+    row("export", "", "exported_at", export["exported_at"])
     for section in ("subscriber", "organisation"):
         for name, value in (export[section] or {}).items():
-            writer.writerow([section, "", name, cell(value)])
-    for section in ("segments", "consent_events", "copy_change_requests", "deliveries"):
-        for number, row in enumerate(export[section], 1):
-            for name, value in row.items():
-                writer.writerow([section, number, name, cell(value)])
+            row(section, "", name, value)
+    for section in (
+        "segments",
+        "consent_events",
+        "copy_change_requests",
+        "privacy_requests",
+        "deliveries",
+    ):
+        for number, values in enumerate(export.get(section, []), 1):
+            for name, value in values.items():
+                row(section, number, name, value)
     return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def erased_email(subscriber_id: int) -> str:
     return f"erased-{subscriber_id}@erased.invalid"
 
 
-def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: str) -> bool:
+def subscriber_erase(
+    *, subscriber: Subscriber, origin: RequestOrigin, source: str, detail: dict | None = None
+) -> bool:
     """Anonymise the subscriber; False when they were already erased.
 
     The row stays (status erased) so counts of past sends and sign-ups stay right, and the
@@ -163,9 +189,11 @@ def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: s
     only a fresh double opt-in by the person can. The consent log keeps what happened and
     when, but its personal details (IP address, browser, the addresses in change details) are
     cleared: after erasure there is nothing left to prove consent for. That is the one
-    sanctioned write to the otherwise append-only log. Other apps clear their copies on
-    `subscriber_erased`; generated files under VAR_DIR that hold the person are deleted once
-    the erasure is committed.
+    sanctioned write to the otherwise append-only log (with the purge of stale sign-ups in
+    retention.py). The erasure's own event keeps where it was asked from, as every event
+    does: it is the evidence that the erasure was the person's wish. Other apps clear their
+    copies on `subscriber_erased`; generated files under VAR_DIR that hold the person are
+    deleted once the erasure is committed.
     """
     with transaction.atomic():
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
@@ -192,12 +220,14 @@ def subscriber_erase(*, subscriber: Subscriber, origin: RequestOrigin, source: s
             subscriber=subscriber, status=CopyChangeRequestStatus.PENDING
         ).update(status=CopyChangeRequestStatus.REJECTED, decided_at=timezone.now())
         subscriber_erased.send(sender=Subscriber, subscriber_id=subscriber.pk)
+        # Written after the clearing, with where the erasure was asked from: the one
+        # personal detail kept is the evidence of who had the person erased.
         consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.ERASE,
             source=source,
-            origin=RequestOrigin(staff_user=origin.staff_user),
-            detail={"status_before": status_before},
+            origin=origin,
+            detail={"status_before": status_before, **(detail or {})},
         )
         # After the commit, so that a rolled-back erasure leaves the files as they were. In
         # this process, not as a task: a task would put the address on the broker.

@@ -9,19 +9,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from .consent import RequestOrigin, consent_event_log
+from .emails import subscriber_mail_send  # noqa: F401  (callers send triplets through here)
 from .models import (
     PRINT_CHANNELS,
+    Channel,
     ConsentAction,
     ConsentSource,
     CopyChangeRequest,
     CopyChangeRequestStatus,
+    Language,
     LegalBasis,
     Organisation,
     Segment,
@@ -30,7 +31,8 @@ from .models import (
     Suppression,
     SuppressionReason,
 )
-from .tokens import CONFIRM, preferences_url, token_make, unsubscribe_url
+from .tasks import preferences_changed_mail_send_task, signup_mail_send_task
+from .tokens import PREFERENCES, token_make, unsubscribe_url
 from .validation import email_normalise
 
 
@@ -66,101 +68,69 @@ _LIFTED_BY_OPT_IN = (
 )
 
 
-def subscriber_mail_send(
-    *, subscriber: Subscriber, template: str, context: dict, language: str | None = None
-) -> None:
-    """Send one transactional email from the subscribers/email/<template> triplet.
-
-    In `language` when given (the one the person just chose), else in the subscriber's.
-    """
-    context = {
-        "subscriber": subscriber,
-        "site_url": settings.SITE_URL,
-        "publisher_name": settings.PUBLISHER_NAME,
-        **context,
-    }
-    with translation.override(language or subscriber.language):
-        subject = render_to_string(f"subscribers/email/{template}_subject.txt", context)
-        text = render_to_string(f"subscribers/email/{template}.txt", context)
-        html = render_to_string(f"subscribers/email/{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=text, to=[subscriber.email]
-    )
-    message.attach_alternative(html, "text/html")
-    message.send()
-
-
 def subscriber_subscribe(*, request: SubscribeRequest, origin: RequestOrigin) -> None:
-    """Record a subscription request and send the email that completes it.
+    """Record a subscription request; the email that completes it is sent by a task.
 
     Returns nothing on purpose: the caller must answer the same whether the address was
     known or not. A new or inactive address gets a confirmation link (double opt-in: the
-    subscriber stays as they were until they confirm); an active one gets a reminder with
-    its preference link instead.
+    subscriber stays as they were until they confirm), an active one a reminder with its
+    preference link, an address staff blocked nothing (emails.signup_mail_send decides).
+    The request itself does the same for all of them, one transaction and one task after
+    commit, so neither its answer nor its time tells a stranger which one the address is.
     """
     email = email_normalise(request.email)
+    detail = request.as_detail()
     with transaction.atomic():
+        # A new row gets what was asked for in its one INSERT: the less a new address costs
+        # beyond a known one, the less the time of the answer says about the address.
         subscriber, created = Subscriber.objects.select_for_update().get_or_create(
             email=email,
             defaults={
-                "name": request.name,
                 "status": SubscriberStatus.PENDING,
                 "legal_basis": LegalBasis.CONSENT,
+                **_request_fields(detail=detail, organisation_id=None),
             },
         )
-        if created:
-            _request_apply(subscriber=subscriber, detail=request.as_detail())
-        already_active = subscriber.status == SubscriberStatus.ACTIVE
-        consent_event_log(
+        if created and detail.get("segment_ids"):
+            public_segments_choose(subscriber=subscriber, segment_ids=detail["segment_ids"])
+        event = consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.SUBSCRIBE,
             source=ConsentSource.WEB,
             origin=origin,
             privacy_text_version=settings.PRIVACY_TEXT_VERSION,
-            detail={
-                "request": request.as_detail(),
-                "status_before": "new" if created else subscriber.status,
-            },
+            detail={"request": detail, "status_before": "new" if created else subscriber.status},
         )
-    if Suppression.objects.for_address(email).filter(reason=SuppressionReason.MANUAL).exists():
-        # Blocked by staff: never mailed, not even a confirmation. The request is logged
-        # above and the answer on the page is the same as for anyone else.
-        return
-    if already_active:
-        subscriber_mail_send(
-            subscriber=subscriber,
-            template="already_subscribed",
-            context={"preferences_url": preferences_url(subscriber_id=subscriber.pk, email=email)},
-            language=request.language,
-        )
-    else:
-        token = token_make(purpose=CONFIRM, subscriber_id=subscriber.pk, email=email)
-        subscriber_mail_send(
-            subscriber=subscriber,
-            template="confirm",
-            context={"confirm_url": confirm_url(token=token)},
-            language=request.language,
-        )
+        transaction.on_commit(lambda: signup_mail_send_task.delay(event.pk))
 
 
-def confirm_url(*, token: str) -> str:
-    return settings.SITE_URL + reverse("subscribers:confirm", kwargs={"token": token})
+def _request_fields(*, detail: dict[str, Any], organisation_id: int | None) -> dict[str, Any]:
+    """The row's fields from what the person asked for (on sign-up and on confirmation)."""
+    fields = {
+        "name": detail.get("name", ""),
+        "organisation_given": detail.get("organisation_given", ""),
+        "channel": detail.get("channel", Channel.EMAIL),
+        "language": detail.get("language", Language.SWEDISH),
+        "street": detail.get("street", ""),
+        "postal_code": detail.get("postal_code", ""),
+        "city": detail.get("city", ""),
+    }
+    if organisation_id is None and fields["organisation_given"]:
+        # Staff link the rest by hand; an exact match is safe to take.
+        fields["organisation"] = Organisation.objects.filter(
+            name__iexact=fields["organisation_given"]
+        ).first()
+    return fields
 
 
 def _request_apply(*, subscriber: Subscriber, detail: dict[str, Any]) -> None:
-    """Copy what the person asked for onto the row (on creation and again on confirmation)."""
-    subscriber.name = detail.get("name", subscriber.name)
-    subscriber.organisation_given = detail.get("organisation_given", "")
-    if subscriber.organisation_id is None and subscriber.organisation_given:
-        # Staff link the rest by hand; an exact match is safe to take.
-        subscriber.organisation = Organisation.objects.filter(
-            name__iexact=subscriber.organisation_given
-        ).first()
-    subscriber.channel = detail.get("channel", subscriber.channel)
-    subscriber.language = detail.get("language", subscriber.language)
-    subscriber.street = detail.get("street", "")
-    subscriber.postal_code = detail.get("postal_code", "")
-    subscriber.city = detail.get("city", "")
+    """Copy what the person asked for onto the row (on confirmation)."""
+    fields = _request_fields(detail=detail, organisation_id=subscriber.organisation_id)
+    fields["name"] = detail.get("name", subscriber.name)
+    fields["channel"] = detail.get("channel", subscriber.channel)
+    fields["language"] = detail.get("language", subscriber.language)
+    for name, value in fields.items():
+        setattr(subscriber, name, value)
     subscriber.save()
     public_segments_choose(subscriber=subscriber, segment_ids=detail.get("segment_ids", []))
 
@@ -205,7 +175,7 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
         if latest is not None and latest.action != ConsentAction.SUBSCRIBE:
             raise ConfirmationStale(f"subscriber {subscriber.pk} left after signing up")
         subscribe_event = latest
-        if subscribe_event is not None:
+        if subscribe_event is not None and "request" in subscribe_event.detail:
             _request_apply(subscriber=subscriber, detail=subscribe_event.detail["request"])
         status_before = subscriber.status
         subscriber.status = SubscriberStatus.ACTIVE
@@ -227,6 +197,11 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
             detail={"status_before": status_before, "suppression_lifted": lifted},
         )
     return True
+
+
+# Where and how the magazine goes: a change of these is confirmed to the address by mail,
+# because whoever holds a forwarded preference link could redirect someone's print copy.
+_NOTIFIED_FIELDS = ("channel", "street", "postal_code", "city")
 
 
 def _preferences_snapshot(subscriber: Subscriber) -> dict[str, Any]:
@@ -288,13 +263,15 @@ def subscriber_preferences_update(
             detail: dict[str, Any] = {"before": before, "after": after}
             if change_request:
                 detail["print_copies_requested"] = print_copies
-            consent_event_log(
+            event = consent_event_log(
                 subscriber=subscriber,
                 action=ConsentAction.PREFERENCES,
                 source=ConsentSource.WEB,
                 origin=origin,
                 detail=detail,
             )
+            if any(before[name] != after[name] for name in _NOTIFIED_FIELDS):
+                transaction.on_commit(lambda: preferences_changed_mail_send_task.delay(event.pk))
     return change_request
 
 
@@ -370,10 +347,10 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: Reque
 
 def subscriber_links(*, subscriber: Subscriber) -> dict[str, str]:
     """The personal links on the self-service pages, as paths on the site being visited."""
+    token = token_make(purpose=PREFERENCES, subscriber_id=subscriber.pk, email=subscriber.email)
     return {
-        "preferences_url": urlsplit(
-            preferences_url(subscriber_id=subscriber.pk, email=subscriber.email)
-        ).path,
+        "preferences_url": reverse("subscribers:preferences", kwargs={"token": token}),
+        "privacy_request_url": reverse("subscribers:privacy_request", kwargs={"token": token}),
         "unsubscribe_url": urlsplit(
             unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email)
         ).path,

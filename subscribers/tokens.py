@@ -3,6 +3,12 @@
 Each purpose has its own salt, so a token made for one purpose is worthless for another.
 A token is bound to the subscriber and to a hash of their current address: once the
 address changes or is erased, old links stop working.
+
+The preference and unsubscribe tokens never expire (they are in every message ever sent)
+and so can never do more than change preferences or unsubscribe. Handing out or erasing a
+person's data takes a privacy token: it names one PrivacyRequest, is mailed to the address
+when the request is made, and expires after PRIVACY_MAX_AGE; the request row makes it
+single-use.
 """
 
 import functools
@@ -13,14 +19,16 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from .models import Subscriber, SubscriberStatus
+from .models import PRIVACY_MAX_AGE, PrivacyRequest, Subscriber, SubscriberStatus
 from .validation import email_hash, email_hash_legacy
 
 CONFIRM = "confirm"
 PREFERENCES = "preferences"
 UNSUBSCRIBE = "unsubscribe"
+PRIVACY = "privacy"
 
 CONFIRM_MAX_AGE = timedelta(days=7)
+_MAX_AGE = {CONFIRM: CONFIRM_MAX_AGE, PRIVACY: PRIVACY_MAX_AGE}
 
 # How much of the address hash goes into the token: enough to bind it, short enough to keep
 # links short.
@@ -55,7 +63,7 @@ def _signer(purpose: str) -> signing.Signer:
 
 @functools.lru_cache(maxsize=16)
 def _signer_cached(purpose: str, key: str, fallback_keys: tuple[str, ...]) -> signing.Signer:
-    kind = signing.TimestampSigner if purpose == CONFIRM else signing.Signer
+    kind = signing.TimestampSigner if purpose in _MAX_AGE else signing.Signer
     return kind(key=key, fallback_keys=list(fallback_keys), salt=_salt(purpose))
 
 
@@ -67,24 +75,31 @@ def token_make(*, purpose: str, subscriber_id: int, email: str) -> str:
 
 def token_read(*, purpose: str, token: str) -> TokenClaims:
     """Unpack a token without touching the database; raises TokenInvalid or TokenExpired."""
-    try:
-        if purpose == CONFIRM:
-            payload = _signer(purpose).unsign(token, max_age=CONFIRM_MAX_AGE)
-        else:
-            payload = _signer(purpose).unsign(token)
-    except signing.SignatureExpired as error:
-        raise TokenExpired(str(error)) from error
-    except signing.BadSignature as error:
-        raise TokenInvalid(str(error)) from error
+    payload = _unsign(purpose=purpose, token=token)
     subscriber_id, _, address_hash = payload.partition(".")
     if not subscriber_id.isdigit() or len(address_hash) != _HASH_PREFIX:
         raise TokenInvalid("malformed payload")
     return TokenClaims(subscriber_id=int(subscriber_id), address_hash=address_hash)
 
 
+def _unsign(*, purpose: str, token: str) -> str:
+    try:
+        if purpose in _MAX_AGE:
+            return _signer(purpose).unsign(token, max_age=_MAX_AGE[purpose])
+        return _signer(purpose).unsign(token)
+    except signing.SignatureExpired as error:
+        raise TokenExpired(str(error)) from error
+    except signing.BadSignature as error:
+        raise TokenInvalid(str(error)) from error
+
+
 def token_subscriber(*, purpose: str, token: str) -> Subscriber:
     """The subscriber a token was made for, if it still matches their current address."""
     claims = token_read(purpose=purpose, token=token)
+    return _subscriber_matching(claims)
+
+
+def _subscriber_matching(claims: TokenClaims) -> Subscriber:
     subscriber = Subscriber.objects.filter(pk=claims.subscriber_id).first()
     if (
         subscriber is None
@@ -103,6 +118,32 @@ def _address_tags(subscriber: Subscriber) -> tuple[str, str]:
         subscriber.email_hash[:_HASH_PREFIX],
         email_hash_legacy(subscriber.email)[:_HASH_PREFIX],
     )
+
+
+def privacy_token_make(*, privacy_request_id: int, subscriber_id: int, email: str) -> str:
+    """The token of a one-time privacy link: one request, one subscriber, their address."""
+    payload = f"{privacy_request_id}.{subscriber_id}.{email_hash(email)[:_HASH_PREFIX]}"
+    return _signer(PRIVACY).sign(payload)
+
+
+def privacy_token_request(*, token: str) -> PrivacyRequest:
+    """The request a privacy token names, if it is this subscriber's and their address is
+    still the one it was sent to; raises TokenInvalid or TokenExpired. Whether it was used
+    is for the caller to see (and, when carrying it out, to claim)."""
+    request_id, _, rest = _unsign(purpose=PRIVACY, token=token).partition(".")
+    subscriber_id, _, address_hash = rest.partition(".")
+    if not (request_id.isdigit() and subscriber_id.isdigit()) or len(address_hash) != _HASH_PREFIX:
+        raise TokenInvalid("malformed payload")
+    subscriber = _subscriber_matching(
+        TokenClaims(subscriber_id=int(subscriber_id), address_hash=address_hash)
+    )
+    privacy_request = PrivacyRequest.objects.filter(
+        pk=int(request_id), subscriber_id=subscriber.pk
+    ).first()
+    if privacy_request is None:
+        raise TokenInvalid("no such request for this subscriber")
+    privacy_request.subscriber = subscriber
+    return privacy_request
 
 
 @functools.lru_cache(maxsize=8)
@@ -126,3 +167,11 @@ def preferences_url(*, subscriber_id: int, email: str) -> str:
 
 def unsubscribe_url(*, subscriber_id: int, email: str) -> str:
     return _token_url("subscribers:unsubscribe", UNSUBSCRIBE, subscriber_id, email)
+
+
+def privacy_url(*, privacy_request: PrivacyRequest) -> str:
+    subscriber = privacy_request.subscriber
+    token = privacy_token_make(
+        privacy_request_id=privacy_request.pk, subscriber_id=subscriber.pk, email=subscriber.email
+    )
+    return settings.SITE_URL + reverse("subscribers:privacy_link", kwargs={"token": token})

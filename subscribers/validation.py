@@ -12,6 +12,12 @@ from email_validator import EmailNotValidError, validate_email
 
 POSTAL_CODE_PATTERN = re.compile(r"^[1-9]\d{4}$")
 
+# C0 and C1 control characters (CR, LF, TAB, NUL, ...), DEL, the Unicode line and paragraph
+# separators, and the bidirectional overrides and isolates. Python's str.splitlines() and the
+# mail libraries break lines at the first group, which is what header and body injection is
+# made of; the last group makes text read differently from what it is.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+
 
 def email_fold(raw: str) -> str:
     """The case-folded, trimmed form every stored and compared address has.
@@ -41,6 +47,23 @@ def email_normalise(raw: str) -> str:
             _("ogiltig e-postadress: %(reason)s") % {"reason": error}, code="invalid"
         ) from error
     return email_fold(result.normalized)
+
+
+def control_characters_clean(value: str) -> str:
+    """The value with runs of control characters (CR/LF above all) turned into spaces.
+
+    For text that is already stored and goes into a message (a greeting, an address line).
+    """
+    return _CONTROL_CHARACTERS.sub(" ", value or "").strip()
+
+
+def single_line_validate(value: str) -> None:
+    """Refuse a one-line value (a name, an address line) that holds control characters."""
+    if _CONTROL_CHARACTERS.search(value or ""):
+        raise ValidationError(
+            _("får inte innehålla radbrytningar, tabbar eller andra styrtecken"),
+            code="control_character",
+        )
 
 
 def email_hash(email: str) -> str:

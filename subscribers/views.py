@@ -3,14 +3,13 @@
 import ipaddress
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from . import privacy, services
+from . import services
 from .forms import PreferencesForm, SubscribeForm
 from .models import ConsentSource, Subscriber, SubscriberStatus
 from .tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenExpired, TokenInvalid
@@ -172,49 +171,6 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@require_http_methods(["POST"])
-def export(request: HttpRequest, token: str, file_format: str) -> HttpResponse:
-    if file_format not in ("json", "csv"):
-        raise Http404
-    subscriber = _subscriber_or_error(request, purpose=PREFERENCES, token=token)
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
-    data = privacy.subscriber_export(
-        subscriber=subscriber, origin=request_origin(request), source=ConsentSource.WEB
-    )
-    if file_format == "csv":
-        response = HttpResponse(privacy.export_csv(data), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(
-            privacy.export_json(data), content_type="application/json; charset=utf-8"
-        )
-    response["Content-Disposition"] = (
-        f'attachment; filename="lansnytt-mina-uppgifter.{file_format}"'
-    )
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@require_http_methods(["GET", "POST"])
-def erase(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber = _subscriber_or_error(request, purpose=PREFERENCES, token=token)
-    if isinstance(subscriber, HttpResponse):
-        return subscriber
-    if request.method == "POST":
-        privacy.subscriber_erase(
-            subscriber=subscriber, origin=request_origin(request), source=ConsentSource.WEB
-        )
-        return render(request, "subscribers/erased.html")
-    return render(
-        request,
-        "subscribers/erase.html",
-        {
-            "subscriber": subscriber,
-            "preferences_url": reverse("subscribers:preferences", kwargs={"token": token}),
-        },
-    )
-
-
 # Mail providers POST "List-Unsubscribe=One-Click" (RFC 8058) with neither cookie nor CSRF
 # token; the signed token in the URL is what authorises the change.
 @csrf_exempt
@@ -254,6 +210,7 @@ def privacy_notice(request: HttpRequest) -> HttpResponse:
         "subscribers/privacy.html",
         {
             "privacy_text_version": settings.PRIVACY_TEXT_VERSION,
+            "retention_days": settings.PENDING_SIGNUP_RETENTION_DAYS,
             "contact_email": settings.CONTACT_EMAIL,
             "publisher_address": settings.PUBLISHER_ADDRESS,
         },

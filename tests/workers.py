@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.commands import testdb_url
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -96,3 +98,30 @@ def wait_until(condition, *, timeout: float = 60, interval: float = 0.2, message
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s: {message}")
+
+
+@pytest.fixture
+def redis_purged():
+    import redis
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        pytest.skip("the pipeline tests need REDIS_URL (a Redis broker)")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def celery_workers(smtp_server, redis_purged, artefacts_dir, tmp_path):
+    from django.conf import settings
+
+    workers = WorkerProcesses(
+        smtp_url=smtp_server.url,
+        redis_url=settings.REDIS_URL,
+        log_dir=artefacts_dir,
+        state_dir=tmp_path,
+    )
+    yield workers
+    workers.stop_all()

