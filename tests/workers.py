@@ -1,4 +1,5 @@
-"""Real Celery worker processes for the sending tests, and a way to wait for what they do."""
+"""Real Celery worker processes for the tests (sending, the link check), their fixtures, and a
+way to wait for what they do."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests.commands import testdb_url
 
@@ -96,3 +99,30 @@ def wait_until(condition, *, timeout: float = 60, interval: float = 0.2, message
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s: {message}")
+
+
+@pytest.fixture
+def redis_purged():
+    import redis
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        pytest.skip("the tests with worker processes need REDIS_URL (a Redis broker)")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def celery_workers(smtp_server, redis_purged, artefacts_dir, tmp_path):
+    from django.conf import settings
+
+    workers = WorkerProcesses(
+        smtp_url=smtp_server.url,
+        redis_url=settings.REDIS_URL,
+        log_dir=artefacts_dir,
+        state_dir=tmp_path,
+    )
+    yield workers
+    workers.stop_all()
