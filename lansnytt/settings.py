@@ -204,7 +204,7 @@ DKIM_PRIVATE_KEY_PATH = env("DKIM_PRIVATE_KEY_PATH", default="")
 DKIM_SELECTOR = env("DKIM_SELECTOR", default="")
 DKIM_DOMAIN = env("DKIM_DOMAIN", default="")
 
-# --- Outbound HTTP (lansnytt/outbound.py) and the external link check ---------------------
+# --- Outbound HTTP (lansnytt/outbound/) and the external link check ----------------------
 # Loopback "host:port" pairs the outbound guard lets through, so the test suite can stand in
 # for public servers with its own; refused by a system check when DEBUG is off.
 OUTBOUND_ALLOW_TEST_HOSTS = env.list("OUTBOUND_ALLOW_TEST_HOSTS", default=[])

@@ -59,6 +59,9 @@ def fetch(url, **options):
         "[::1]",
         "0.0.0.0",
         "[::]",
+        "LOCALHOST",
+        "public.example@127.0.0.1",  # userinfo in front of the real host
+        "[0:0:0:0:0:ffff:7f00:1]",
     ],
 )
 def test_it_refuses_this_machine_in_any_notation_without_connecting(server, settings, host):
@@ -116,6 +119,8 @@ def test_it_counts_public_addresses_as_public(address):
         "http://[fe80::1]/",
         "http://[::ffff:169.254.169.254]/",
         "https://192.168.0.1/admin",
+        "http://[fe80::1%25eth0]/",  # with a zone
+        "HTTP://10.0.0.1/",
     ],
 )
 def test_it_refuses_internal_networks_at_once(url):
@@ -161,9 +166,18 @@ def test_it_sends_the_name_in_the_host_header_and_connects_to_the_checked_addres
     assert seen.headers["Accept-Encoding"] == "identity"
 
 
-def test_it_refuses_a_redirect_to_this_machine_at_the_hop(public, http_servers):
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://127.0.0.1:{port}/admin/",
+        "//127.0.0.1:{port}/admin/",  # scheme-relative
+        "http://localhost:{port}/admin/",
+        "http://[::ffff:127.0.0.1]:{port}/admin/",
+    ],
+)
+def test_it_refuses_a_redirect_to_this_machine_at_the_hop(public, http_servers, location):
     inside = http_servers()
-    public.route("/flytt", redirect(inside.url("/admin/")))
+    public.route("/flytt", redirect(location.format(port=inside.port)))
 
     with pytest.raises(OutboundRefused) as refusal:
         fetch(public.url("/flytt"))
