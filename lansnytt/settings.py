@@ -216,6 +216,17 @@ DKIM_PRIVATE_KEY_PATH = env("DKIM_PRIVATE_KEY_PATH", default="")
 DKIM_SELECTOR = env("DKIM_SELECTOR", default="")
 DKIM_DOMAIN = env("DKIM_DOMAIN", default="")
 
+# --- Outbound HTTP (lansnytt/outbound/) and the external link check ----------------------
+# Loopback "host:port" pairs the outbound guard lets through, so the test suite can stand in
+# for public servers with its own; refused by a system check when DEBUG is off.
+OUTBOUND_ALLOW_TEST_HOSTS = env.list("OUTBOUND_ALLOW_TEST_HOSTS", default=[])
+# One link may take this long (HEAD, ranged GET and redirects together) ...
+LINK_CHECK_SECONDS_PER_LINK = env.float("LINK_CHECK_SECONDS_PER_LINK", default=5)
+# ... and a whole check this long; links not reached by then are reported as not checked.
+LINK_CHECK_SECONDS_TOTAL = env.float("LINK_CHECK_SECONDS_TOTAL", default=30)
+# At most this much of a page is read (the ranged GET asks for no more).
+LINK_CHECK_MAX_BYTES = env.int("LINK_CHECK_MAX_BYTES", default=65536)
+
 # --- Security (production) ---------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -91,6 +91,16 @@ class IssueAdmin(admin.ModelAdmin):
                 name="newsletter_issue_transition",
             ),
             path(
+                "<int:issue_id>/link-check/",
+                wrap(editor_views.link_check),
+                name="newsletter_issue_link_check",
+            ),
+            path(
+                "<int:issue_id>/link-check/progress/",
+                wrap(editor_views.link_check_progress),
+                name="newsletter_issue_link_check_progress",
+            ),
+            path(
                 "<int:issue_id>/articles/<int:article_id>/move/",
                 wrap(editor_views.move_article),
                 name="newsletter_issue_move_article",

@@ -6,13 +6,14 @@ the model permission itself.
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from .linkcheck import link_check_latest, link_check_start, link_result_message
 from .models import Article, Issue
 from .preflight import issue_preflight
 from .rendering import RenderingError, issue_personalise, issue_render
@@ -49,8 +50,7 @@ def _sample(issue: Issue) -> tuple[str, str]:
 
 def preview(request: HttpRequest, issue_id: int) -> HttpResponse:
     issue = _issue_for(request, issue_id)
-    check_external = request.GET.get("externa") == "1"
-    checks = issue_preflight(issue=issue, check_external=check_external)
+    checks = issue_preflight(issue=issue)
     error = text = ""
     try:
         _html, text = _sample(issue)
@@ -66,13 +66,26 @@ def preview(request: HttpRequest, issue_id: int) -> HttpResponse:
             "opts": Issue._meta,
             "checks": checks,
             "all_passed": all(check.passed for check in checks),
-            "check_external": check_external,
+            **_link_check_context(issue),
             "rendering_error": error,
             "text": text,
             "articles": issue.articles.order_by("position", "id"),
             "can_change": request.user.has_perm("newsletter.change_issue"),
         },
     )
+
+
+def _link_check_context(issue: Issue) -> dict:
+    check = link_check_latest(issue=issue)
+    results = [
+        {**result, "message": link_result_message(result)}
+        for result in (check.results if check else [])
+    ]
+    return {
+        "link_check": check,
+        "link_results": results,
+        "link_problems": [result for result in results if result["outcome"] != "ok"],
+    }
 
 
 @xframe_options_sameorigin
@@ -111,7 +124,7 @@ def transition(request: HttpRequest, issue_id: int) -> HttpResponse:
     action = request.POST.get("action")
     try:
         if action == "ready":
-            issue_mark_ready(issue=issue, check_external=request.POST.get("externa") == "1")
+            issue_mark_ready(issue=issue)
             messages.success(request, _("Numret är markerat som klart."))
         elif action == "publish":
             issue_publish(issue=issue)
@@ -136,3 +149,26 @@ def move_article(request: HttpRequest, issue_id: int, article_id: int) -> HttpRe
     if direction in ("up", "down"):
         article_move(article=article, direction=direction)
     return HttpResponseRedirect(preview_url(issue) + "#ordning")
+
+
+@require_POST
+def link_check(request: HttpRequest, issue_id: int) -> HttpResponse:
+    """Queue the external link check; a worker asks the servers, the preview shows the result.
+
+    POST with the right to change the issue: the check makes the server send requests, so
+    neither a link nor a reader with view rights may start it.
+    """
+    issue = _issue_for(request, issue_id, change=True)
+    link_check_start(issue=issue, user=request.user)
+    messages.success(
+        request,
+        _("Kontrollen av externa länkar har startats. Resultatet visas här när den är klar."),
+    )
+    return HttpResponseRedirect(preview_url(issue) + "#externa-lankar")
+
+
+def link_check_progress(request: HttpRequest, issue_id: int) -> JsonResponse:
+    """The newest check's status, polled by the preview page until the check is done."""
+    issue = _issue_for(request, issue_id)
+    check = link_check_latest(issue=issue)
+    return JsonResponse({"status": check.status if check else None})

@@ -161,3 +161,65 @@ class IssueRendering(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue} ({self.language}, {self.version[:8]})"
+
+
+class LinkCheckStatus(models.TextChoices):
+    QUEUED = "queued", _("I kö")
+    RUNNING = "running", _("Pågår")
+    DONE = "done", _("Klar")
+    ABANDONED = "abandoned", _("Avbruten")
+
+
+LINK_CHECK_ACTIVE = (LinkCheckStatus.QUEUED, LinkCheckStatus.RUNNING)
+
+
+class LinkCheck(models.Model):
+    """One run of the external link check for an issue, done by a worker (linkcheck.py).
+
+    `results` holds one entry per external link, in the order readers meet them:
+    {"article", "url", "outcome" ("ok", "broken", "refused", "failed", "skipped"), "code",
+    "params"}; the page turns code and params into a sentence in the reader's language.
+    """
+
+    issue = models.ForeignKey(
+        Issue, verbose_name=_("nummer"), on_delete=models.CASCADE, related_name="link_checks"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("begärd av"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=LinkCheckStatus.choices, default=LinkCheckStatus.QUEUED
+    )
+    results = models.JSONField(_("resultat"), default=list, blank=True)
+    created_at = models.DateTimeField(_("begärd"), auto_now_add=True)
+    started_at = models.DateTimeField(_("startad"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("klar"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("länkkontroll")
+        verbose_name_plural = _("länkkontroller")
+        constraints = [
+            # An editor pressing the button twice (or two editors) gets one check, not a
+            # queue of them: at most one waiting or running check per issue.
+            models.UniqueConstraint(
+                fields=["issue"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="link_check_one_active_per_issue",
+            ),
+        ]
+        indexes = [
+            # The preview page reads the newest check of its issue.
+            models.Index(fields=["issue", "-created_at"], name="link_check_issue_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in LINK_CHECK_ACTIVE

@@ -1,12 +1,11 @@
 """The pre-flight checklist an issue must pass before it can be marked ready.
 
-Each check gives a readable failure for the editor. Links are checked without the network by
-default (internal links must resolve to a page of this site, external ones must be well-formed
-URLs); `check_external=True` also asks each external server, for the editor's button.
+Each check gives a readable failure for the editor. Links are checked without the network:
+internal links must resolve to a page of this site, external ones must be well-formed URLs.
+Asking the external servers is a separate, background check (newsletter/linkcheck.py), so no
+web request ever waits on someone else's server.
 """
 
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -17,10 +16,8 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from .content import links_in_html, markdown_to_safe_html
-from .models import Issue
+from .models import Article, Issue
 from .rendering import RenderingError, issue_render
-
-EXTERNAL_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,7 @@ class Check:
         return not self.failures
 
 
-def issue_preflight(*, issue: Issue, check_external: bool = False) -> list[Check]:
+def issue_preflight(*, issue: Issue) -> list[Check]:
     """Every check with its failures (an empty list of failures means it passed)."""
     articles = list(issue.articles.order_by("position", "id"))
 
@@ -63,15 +60,10 @@ def issue_preflight(*, issue: Issue, check_external: bool = False) -> list[Check
             )
 
     links = Check(_("Alla länkar fungerar"))
-    for article in articles:
-        targets = links_in_html(markdown_to_safe_html(article.body))
-        if article.cta_url:
-            targets.append(article.cta_url)
-        targets.append(article.get_absolute_url())
-        for url in targets:
-            problem = link_problem(url, check_external=check_external)
-            if problem:
-                links.failures.append(f"”{article.heading}”: {url} – {problem}")
+    for heading, url in issue_links(articles=articles):
+        problem = link_problem(url)
+        if problem:
+            links.failures.append(f"”{heading}”: {url} – {problem}")
 
     rendering = Check(_("E-postmallen går att rendera"))
     try:
@@ -82,14 +74,34 @@ def issue_preflight(*, issue: Issue, check_external: bool = False) -> list[Check
     return [subject, content, images, links, rendering]
 
 
-def link_problem(url: str, *, check_external: bool = False) -> str:
-    """Why the link would not work for a reader, or "" when it is fine."""
+def issue_links(*, articles: list[Article]) -> list[tuple[str, str]]:
+    """(article heading, URL) for every link a reader gets: body links, call to action and
+    the article's own permalink."""
+    links = []
+    for article in articles:
+        targets = links_in_html(markdown_to_safe_html(article.body))
+        if article.cta_url:
+            targets.append(article.cta_url)
+        targets.append(article.get_absolute_url())
+        links.extend((article.heading, url) for url in targets)
+    return links
+
+
+def link_is_external(url: str) -> bool:
+    """A link to another site (http or https), as opposed to this site or an email address."""
+    parts = urlsplit(url)
+    if parts.scheme == "mailto":
+        return False
+    site = urlsplit(settings.SITE_URL)
+    return not ((not parts.scheme and not parts.netloc) or parts.netloc == site.netloc)
+
+
+def link_problem(url: str) -> str:
+    """Why the link would not work for a reader, or "" when it is fine (no network)."""
     parts = urlsplit(url)
     if parts.scheme == "mailto":
         return "" if "@" in parts.path else _("ogiltig e-postlänk")
-    site = urlsplit(settings.SITE_URL)
-    internal = (not parts.scheme and not parts.netloc) or parts.netloc == site.netloc
-    if internal:
+    if not link_is_external(url):
         if url.startswith("#"):
             return ""
         try:
@@ -101,19 +113,4 @@ def link_problem(url: str, *, check_external: bool = False) -> str:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         return _("ogiltig webbadress")
-    if check_external:
-        return _external_problem(url)
     return ""
-
-
-def _external_problem(url: str) -> str:
-    request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "lansnytt"})
-    try:
-        with urllib.request.urlopen(request, timeout=EXTERNAL_TIMEOUT_SECONDS):
-            return ""
-    except urllib.error.HTTPError as error:
-        if error.code in (403, 405):  # servers that refuse HEAD still exist
-            return ""
-        return _("servern svarar %(code)s") % {"code": error.code}
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        return _("går inte att nå (%(reason)s)") % {"reason": error}

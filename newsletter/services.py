@@ -22,18 +22,14 @@ class IssueTransitionError(Exception):
     """The requested status change is not allowed from the issue's current status."""
 
 
-def issue_mark_ready(*, issue: Issue, check_external: bool = False) -> Issue:
+def issue_mark_ready(*, issue: Issue) -> Issue:
     """draft → ready, only when every pre-flight check passes (raises IssueNotReady)."""
     if issue.status != IssueStatus.DRAFT:
         raise IssueTransitionError(
             _("Bara utkast kan markeras som klara (numret är %(status)s).")
             % {"status": issue.get_status_display()}
         )
-    failures = [
-        failure
-        for check in issue_preflight(issue=issue, check_external=check_external)
-        for failure in check.failures
-    ]
+    failures = [failure for check in issue_preflight(issue=issue) for failure in check.failures]
     if failures:
         raise IssueNotReady(failures)
     return _issue_status_set(issue=issue, expected=IssueStatus.DRAFT, status=IssueStatus.READY)

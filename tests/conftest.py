@@ -37,3 +37,4 @@ def pytest_report_header(config):
 # Fixtures available to every test: the loopback SMTP server and the browser.
 from tests.browsing import browser, page  # noqa: E402, F401
 from tests.smtp import smtp_server  # noqa: E402, F401
+from tests.webservers import http_servers, localhost_certificate  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""Real Celery worker processes for the sending tests, and a way to wait for what they do."""
+"""Real Celery worker processes for the tests (sending, the link check), their fixtures, and a
+way to wait for what they do."""
 
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ def redis_purged():
     from django.conf import settings
 
     if not settings.REDIS_URL:
-        pytest.skip("the pipeline tests need REDIS_URL (a Redis broker)")
+        pytest.skip("the tests with worker processes need REDIS_URL (a Redis broker)")
     client = redis.Redis.from_url(settings.REDIS_URL)
     client.flushdb()
     yield client
