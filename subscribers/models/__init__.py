@@ -13,6 +13,7 @@ from .consent_log import (
     SuppressionReason,
 )
 from .copy_changes import CopyChangeRequest, CopyChangeRequestStatus
+from .imports import FINISHED_IMPORT_STATUSES, ImportJob, ImportJobStatus, ImportStage
 from .organisations import Organisation, OrganisationKind
 from .people import (
     EMAIL_CHANNELS,
@@ -30,6 +31,7 @@ from .segments import Segment
 __all__ = [
     "EMAIL_CHANNELS",
     "FINAL_STATUSES",
+    "FINISHED_IMPORT_STATUSES",
     "PRINT_CHANNELS",
     "AppendOnlyError",
     "Channel",
@@ -38,6 +40,9 @@ __all__ = [
     "ConsentSource",
     "CopyChangeRequest",
     "CopyChangeRequestStatus",
+    "ImportJob",
+    "ImportJobStatus",
+    "ImportStage",
     "Language",
     "LegalBasis",
     "Municipality",
