@@ -24,6 +24,8 @@ from .limits import ImportLimits
 
 __all__ = ["FileRow", "FileRows", "ImportFileError", "rows_read", "rows_read_all"]
 
+EXCEL_MAX_ROWS = 1_048_576  # the last row a sheet can have
+
 
 class FileRow(NamedTuple):
     line: int
@@ -138,7 +140,13 @@ def _xlsx_values(content: bytes, limits: ImportLimits) -> Iterator[tuple[int, Se
         # pad every row to its width and yield every row up to its height. Forget it: rows
         # then come as the file has them, each as long as its own last cell.
         sheet.reset_dimensions()
-        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if line > EXCEL_MAX_ROWS:
+                # Only a forged row number gets here, and openpyxl yields every row up to it.
+                raise ImportFileError(_("raden %(line)d finns inte i Excel") % {"line": line})
+            yield line, values
+    except ImportFileError as error:
+        raise _xlsx_error(error) from error
     except Exception as error:
         # In read-only mode the sheet is parsed while it is read, so a sheet that breaks
         # off half-way fails here, not when the workbook is opened.
@@ -173,6 +181,8 @@ def _rows_limited(
         tally.cells += max(len(row), 1)
         if tally.cells > limits.max_cells:
             raise limits.cells_exceeded(line=line, cells_read=tally.cells)
+        if not row:
+            continue  # a row missing from a sheet: the cheapest case, and a common one
         cells = _cells_within(row, line=line, limits=limits, cells_read=tally.cells)
         # Blank lines and the empty rows Excel leaves behind after deletions still count
         # as lines, but not as rows.

@@ -71,6 +71,36 @@ def test_it_reads_only_the_cells_a_sheet_has_not_the_dimension_it_declares():
     assert report.ok and report.created == 2, report.lines()
 
 
+def test_it_passes_over_the_rows_missing_from_a_sheet_without_padding_them():
+    # The 14-minute file: rows 1 and 1,048,576 under a declared A1:XFD1048576. openpyxl
+    # yielded every row in between, each padded to 16,384 cells: 17 billion cells.
+    rows = [
+        b'<row r="1">' + text_cell("A1", "e-post") + text_cell("B1", "namn") + b"</row>",
+        b'<row r="1048576">' + text_cell("A1048576", "kim@example.se") + b"</row>",
+    ]
+    content = workbook_with_parts({SHEET: sheet_xml(rows, dimension="A1:XFD1048576")})
+
+    file = rows_read_all(content=content, filename="lista.xlsx")
+
+    assert [row.line for row in file.rows] == [1, 1_048_576]
+    assert file.tally.cells == 1_048_576 + 1  # one for each row, the two cells of the header
+
+
+def test_it_refuses_a_row_number_no_excel_sheet_can_have():
+    rows = [
+        b'<row r="1">' + text_cell("A1", "e-post") + b"</row>",
+        b'<row r="99999999">' + text_cell("A99999999", "kim@example.se") + b"</row>",
+    ]
+    content = workbook_with_parts({SHEET: sheet_xml(rows)})
+
+    file = rows_read_all(content=content, filename="lista.xlsx")
+
+    assert str(file.broken) == (
+        "filen går inte att läsa som Excel-arbetsbok: raden 1048577 finns inte i Excel"
+    )
+    assert file.tally.cells <= 1_048_576 + 1
+
+
 @pytest.mark.django_db
 def test_it_refuses_a_value_beyond_the_column_limit_before_checking_any_row():
     rows = [
