@@ -181,8 +181,8 @@ def _rows_limited(
         tally.cells += max(len(row), 1)
         if tally.cells > limits.max_cells:
             raise limits.cells_exceeded(line=line, cells_read=tally.cells)
-        if not row:
-            continue  # a row missing from a sheet: the cheapest case, and a common one
+        if not _non_empty_count(row):
+            continue  # blank: a row missing from a sheet, an empty line; cheap to pass over
         cells = _cells_within(row, line=line, limits=limits, cells_read=tally.cells)
         # Blank lines and the empty rows Excel leaves behind after deletions still count
         # as lines, but not as rows.

@@ -48,6 +48,7 @@ def subscribers_import(
         segment_slugs=segment_slugs,
         checked=lambda done: progress(ImportStage.CHECKING, done, total),
     )
+    del file  # the checked rows have what is needed; planning needs the memory more
     if checked.errors:
         report.errors = checked.errors
         return report
