@@ -10,3 +10,4 @@ class SubscribersConfig(AppConfig):
         # Registers the copy change admin and defines the privacy actions that admin.py
         # attaches; autodiscovery only imports admin.py itself.
         from . import admin_privacy  # noqa: F401
+        from . import checks  # noqa: F401  (registers the app's system checks)
