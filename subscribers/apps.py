@@ -7,7 +7,7 @@ class SubscribersConfig(AppConfig):
     verbose_name = _("Prenumeranter")
 
     def ready(self) -> None:
-        # Registers the copy change admin and defines the privacy actions that admin.py
-        # attaches; autodiscovery only imports admin.py itself.
-        from . import admin_privacy  # noqa: F401
-        from . import checks  # noqa: F401  (registers the app's system checks)
+        # admin_privacy registers the copy change admin and defines the privacy actions that
+        # admin.py attaches (autodiscovery only imports admin.py itself); checks registers
+        # the app's system checks.
+        from . import admin_privacy, checks  # noqa: F401

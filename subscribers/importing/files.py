@@ -145,8 +145,6 @@ def _xlsx_values(content: bytes, limits: ImportLimits) -> Iterator[tuple[int, Se
                 # Only a forged row number gets here, and openpyxl yields every row up to it.
                 raise ImportFileError(_("raden %(line)d finns inte i Excel") % {"line": line})
             yield line, values
-    except ImportFileError as error:
-        raise _xlsx_error(error) from error
     except Exception as error:
         # In read-only mode the sheet is parsed while it is read, so a sheet that breaks
         # off half-way fails here, not when the workbook is opened.
