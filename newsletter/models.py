@@ -5,6 +5,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .images import CheckedImageField
+
 # Paths under /arkiv/ that are not issues; an issue with one of these slugs would be unreachable.
 RESERVED_ISSUE_SLUGS = frozenset({"feed"})
 
@@ -39,7 +41,7 @@ class Issue(models.Model):
     )
     intro = models.TextField(_("ingress"), blank=True)
     language = models.CharField(_("språk"), max_length=2, choices=settings.LANGUAGES, default="sv")
-    cover_image = models.ImageField(_("omslagsbild"), upload_to="issues/", blank=True)
+    cover_image = CheckedImageField(_("omslagsbild"), upload_to="issues/", blank=True)
     cover_image_alt = models.CharField(
         _("alternativtext för omslagsbilden"), max_length=300, blank=True
     )
@@ -85,7 +87,7 @@ class Article(models.Model):
     slug = models.SlugField(_("kortnamn"), max_length=100)
     lead = models.TextField(_("ingress"), blank=True)
     body = models.TextField(_("brödtext"), blank=True, help_text=_("Markdown."))
-    image = models.ImageField(_("bild"), upload_to="articles/", blank=True)
+    image = CheckedImageField(_("bild"), upload_to="articles/", blank=True)
     image_alt = models.CharField(
         _("alternativtext"),
         max_length=300,

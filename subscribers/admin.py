@@ -3,16 +3,15 @@
 import io
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .admin_import import SubscriberImportAdminMixin
 from .admin_privacy import (
     ConsentEventInline,
     consent_fields_shown,
@@ -23,7 +22,6 @@ from .admin_privacy import (
 )
 from .consent import RequestOrigin, subscriber_staff_edit_log
 from .exporting import subscribers_csv_write, subscribers_exportable
-from .importing import subscribers_import
 from .models import (
     ConsentEvent,
     ConsentSource,
@@ -100,27 +98,6 @@ class SegmentListFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=members)
 
 
-class SubscriberImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("fil"), help_text=_("CSV (komma eller semikolon, UTF-8) eller Excel (.xlsx).")
-    )
-    segments = forms.ModelMultipleChoiceField(
-        label=_("lägg till i segment"),
-        queryset=Segment.objects.order_by("name"),
-        required=False,
-        to_field_name="slug",
-        widget=forms.CheckboxSelectMultiple,
-    )
-    update = forms.BooleanField(
-        label=_("uppdatera befintliga prenumeranter"),
-        required=False,
-        help_text=_("Utan detta lämnas den som redan finns orörd."),
-    )
-    dry_run = forms.BooleanField(
-        label=_("provkörning"), required=False, help_text=_("Kontrollera filen utan att spara.")
-    )
-
-
 @admin.action(description=_("Exportera markerade som CSV"), permissions=["export_personal_data"])
 def subscribers_export_csv(modeladmin, request: HttpRequest, queryset: QuerySet[Subscriber]):
     personal_data_export_require(request)
@@ -134,7 +111,7 @@ def subscribers_export_csv(modeladmin, request: HttpRequest, queryset: QuerySet[
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(SubscriberImportAdminMixin, admin.ModelAdmin):
     list_display = ["email", "name", "organisation", "channel", "status", "language", "created_at"]
     list_filter = [
         SegmentListFilter,
@@ -236,47 +213,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self):
-        return [
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="subscribers_subscriber_import",
-            ),
-            *super().get_urls(),
-        ]
-
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        report = None
-        if request.method == "POST":
-            form = SubscriberImportForm(request.POST, request.FILES)
-            if form.is_valid():
-                if form.cleaned_data["update"] and not self.has_change_permission(request):
-                    raise PermissionDenied
-                upload = form.cleaned_data["file"]
-                report = subscribers_import(
-                    content=upload.read(),
-                    filename=upload.name,
-                    segment_slugs=[segment.slug for segment in form.cleaned_data["segments"]],
-                    update=form.cleaned_data["update"],
-                    dry_run=form.cleaned_data["dry_run"],
-                    staff_user=request.user,
-                )
-                if report.written:
-                    messages.success(request, report.summary())
-        else:
-            form = SubscriberImportForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": gettext("Importera prenumeranter"),
-            "form": form,
-            "report": report,
-            "report_lines": report.lines() if report else [],
-            "changelist_url": reverse("admin:subscribers_subscriber_changelist"),
-        }
-        return TemplateResponse(request, "admin/subscribers/subscriber/import.html", context)
+        return [*self.import_urls(), *super().get_urls()]
 
 
 class SegmentForm(forms.ModelForm):

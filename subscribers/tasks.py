@@ -1,4 +1,5 @@
-"""Celery tasks of the subscribers app: thin, taking IDs; the work is in emails and retention.
+"""Celery tasks of the subscribers app: thin, taking IDs; the work is in emails, retention and
+the import jobs.
 
 Tasks import the code they run inside their bodies; services import these at the top and
 enqueue them with transaction.on_commit, so a task never looks for a row that is not
@@ -7,6 +8,7 @@ person then gets the same message twice, which is better than not at all.
 """
 
 from celery import shared_task
+from django.conf import settings
 
 # A mail server that is down or says 4xx gets 1, 2, 4, 8 and 16 minutes more.
 MAIL_RETRIES = 5
@@ -65,3 +67,20 @@ def pending_signups_purge_task() -> None:
     from .retention import pending_signups_purge
 
     pending_signups_purge()
+
+
+# Celery stops a run at the soft limit (the import rolls back and the job says why) and
+# kills it 30 seconds later if it does not stop.
+@shared_task(
+    bind=True,
+    soft_time_limit=settings.IMPORT_TIME_LIMIT_SECONDS,
+    time_limit=settings.IMPORT_TIME_LIMIT_SECONDS + 30,
+)
+def import_job_run_task(self, job_id: int) -> None:
+    from .importing.jobs import import_job_run
+
+    wait = import_job_run(job_id=job_id)
+    # Another run holds the job; if it died, its claim expires and this run takes over. In
+    # process (no broker) there is no other run, and no later to wait for.
+    if wait is not None and not self.request.is_eager:
+        import_job_run_task.apply_async((job_id,), countdown=wait)

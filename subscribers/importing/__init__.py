@@ -16,10 +16,20 @@ Rules an operator can rely on (also in README.md):
   reason, with or without `update`: only the person can bring them back, by opting in again.
 - The address and copies columns belong to the organisation when the row names one, and are
   the person's own print address otherwise.
+- A file over a limit (`limits.py`: bytes, rows, columns, an XLSX's unpacked size) is refused
+  with one error naming the limit, before any row is checked. The admin page runs the same
+  service in a Celery task (`jobs.py`) and shows its progress, then the same report.
 """
 
-from .files import ImportFileError
+from .errors import ImportFileError, ImportLimitExceeded
 from .report import ImportReport, RowError, SkippedRow
 from .services import subscribers_import
 
-__all__ = ["ImportFileError", "ImportReport", "RowError", "SkippedRow", "subscribers_import"]
+__all__ = [
+    "ImportFileError",
+    "ImportLimitExceeded",
+    "ImportReport",
+    "RowError",
+    "SkippedRow",
+    "subscribers_import",
+]

@@ -3,7 +3,7 @@
 The command and the admin page print the same lines, so an operator can compare the two.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from django.utils.translation import gettext as _
 
@@ -58,6 +58,20 @@ class ImportReport:
             "skipped": len(self.skipped),
             "organisations": self.organisations_created,
         }
+
+    def as_json(self) -> dict:
+        """The report as stored with an admin import (ImportJob.report)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, stored: dict) -> "ImportReport":
+        return cls(
+            **{
+                **stored,
+                "errors": [RowError(**error) for error in stored["errors"]],
+                "skipped": [SkippedRow(**skipped) for skipped in stored["skipped"]],
+            }
+        )
 
     def lines(self) -> list[str]:
         """The report as text lines, shared by the command and the admin page."""

@@ -25,12 +25,16 @@ from .columns import (
     header_normalise,
     kind_lookup,
 )
+from .errors import ImportLimitExceeded
 from .files import FileRow, ImportFileError
 from .report import RowError
 
 # Column position -> (canonical column name, header as written in the file).
 Positions = dict[int, tuple[str, str]]
 Parsed = TypeVar("Parsed")
+# Told how many data rows have been checked so far, every PROGRESS_EVERY rows.
+RowsChecked = Callable[[int], None]
+PROGRESS_EVERY = 1000
 
 
 @dataclass
@@ -246,7 +250,7 @@ def row_check(
 
 
 def _file_rows_check(
-    *, file_rows: Iterable[FileRow], lookups: RowLookups
+    *, file_rows: Iterable[FileRow], lookups: RowLookups, checked: RowsChecked | None
 ) -> tuple[list[ImportRow], bool, list[RowError]]:
     """The first row is the header and every later one is checked against it; also says
     whether there was a header at all."""
@@ -264,6 +268,11 @@ def _file_rows_check(
             )
             rows.append(row)
             errors += row_errors
+            if checked is not None and len(rows) % PROGRESS_EVERY == 0:
+                checked(len(rows))
+    except ImportLimitExceeded:
+        # Over a limit the one error is the answer (the service reports it alone).
+        raise
     except ImportFileError as error:
         # Rows read before the file broke off are still checked and reported.
         errors.append(RowError(0, _("fil"), str(error)))
@@ -342,7 +351,12 @@ def organisations_check(
     return organisations, errors
 
 
-def rows_check(*, file_rows: Iterable[FileRow], segment_slugs: Iterable[str]) -> CheckedRows:
+def rows_check(
+    *,
+    file_rows: Iterable[FileRow],
+    segment_slugs: Iterable[str],
+    checked: RowsChecked | None = None,
+) -> CheckedRows:
     """Check the whole file: every row on its own, then the rules across rows.
 
     The errors are sorted by line; within a line they keep the order they were found in
@@ -350,7 +364,9 @@ def rows_check(*, file_rows: Iterable[FileRow], segment_slugs: Iterable[str]) ->
     organisation).
     """
     lookups, errors = lookups_load(extra_segment_slugs=segment_slugs)
-    rows, header_found, row_errors = _file_rows_check(file_rows=file_rows, lookups=lookups)
+    rows, header_found, row_errors = _file_rows_check(
+        file_rows=file_rows, lookups=lookups, checked=checked
+    )
     errors += row_errors
     if not header_found and not errors:
         errors.append(RowError(1, _("fil"), _("filen är tom")))

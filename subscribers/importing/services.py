@@ -1,11 +1,22 @@
 """The one way in to an import, for the admin page, the command and the benchmark alike."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from django.utils.translation import gettext as _
+
+from ..models import ImportStage
 from .applying import import_plan, plan_apply
-from .files import rows_read
-from .report import ImportReport
+from .errors import ImportLimitExceeded
+from .files import rows_read_all
+from .report import ImportReport, RowError
 from .rows import rows_check
+
+# Told the stage an import has reached, and how many of the file's data rows it has done.
+ImportProgress = Callable[[ImportStage, int, int], None]
+
+
+def _progress_ignored(stage: ImportStage, done: int, total: int) -> None:
+    pass
 
 
 def subscribers_import(
@@ -16,12 +27,28 @@ def subscribers_import(
     update: bool = False,
     dry_run: bool = False,
     staff_user=None,
+    progress: ImportProgress = _progress_ignored,
 ) -> ImportReport:
-    """Validate the whole file; if it is clean and not a dry run, write it in one transaction."""
+    """Validate the whole file; if it is clean and not a dry run, write it in one transaction.
+
+    The file is read whole first, within the limits (`limits.py`), so a file over a limit is
+    refused with that one error before any row is checked, and nothing is written.
+    """
     report = ImportReport(dry_run=dry_run)
+    progress(ImportStage.READING, 0, 0)
+    try:
+        file = rows_read_all(content=content, filename=filename)
+    except ImportLimitExceeded as error:
+        report.errors = [RowError(0, _("fil"), str(error))]
+        return report
+    total = max(len(file.rows) - 1, 0)  # the header is not a row to import
+    progress(ImportStage.CHECKING, 0, total)
     checked = rows_check(
-        file_rows=rows_read(content=content, filename=filename), segment_slugs=segment_slugs
+        file_rows=file,
+        segment_slugs=segment_slugs,
+        checked=lambda done: progress(ImportStage.CHECKING, done, total),
     )
+    del file  # the checked rows have what is needed; planning needs the memory more
     if checked.errors:
         report.errors = checked.errors
         return report
@@ -33,5 +60,6 @@ def subscribers_import(
     report.updated = len(plan.to_update)
     report.organisations_created = len(plan.new_organisations)
     if not dry_run:
+        progress(ImportStage.WRITING, total, total)
         plan_apply(plan=plan, filename=filename, staff_user=staff_user)
     return report

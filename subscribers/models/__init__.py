@@ -14,6 +14,7 @@ from .consent_log import (
     SuppressionReason,
 )
 from .copy_changes import CopyChangeRequest, CopyChangeRequestStatus
+from .imports import FINISHED_IMPORT_STATUSES, ImportJob, ImportJobStatus, ImportStage
 from .organisations import Organisation, OrganisationKind
 from .people import (
     EMAIL_CHANNELS,
@@ -32,6 +33,7 @@ from .segments import Segment
 __all__ = [
     "EMAIL_CHANNELS",
     "FINAL_STATUSES",
+    "FINISHED_IMPORT_STATUSES",
     "PRINT_CHANNELS",
     "PRIVACY_MAX_AGE",
     "AppendOnlyError",
@@ -42,6 +44,9 @@ __all__ = [
     "CopyChangeRequest",
     "CopyChangeRequestStatus",
     "HashVersion",
+    "ImportJob",
+    "ImportJobStatus",
+    "ImportStage",
     "Language",
     "LegalBasis",
     "Municipality",

@@ -7,7 +7,6 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -198,31 +197,6 @@ def test_it_links_the_upload_page_from_the_changelist(admin_client):
     content = admin_client.get(reverse(CHANGELIST)).content.decode()
 
     assert reverse(IMPORT) in content
-
-
-def test_it_imports_an_uploaded_file_and_shows_the_report(admin_client):
-    segment_make(slug="partners")
-    upload = SimpleUploadedFile(
-        "lista.csv", "e-post;namn;segment\r\nkb@example.org;Kim Ström;partners\r\n".encode()
-    )
-
-    response = admin_client.post(reverse(IMPORT), {"file": upload, "segments": []})
-
-    assert response.status_code == 200
-    assert "skapade: 1" in response.content.decode()
-    assert Subscriber.objects.get().email == "kb@example.org"
-    event = ConsentEvent.objects.get()
-    assert event.staff_user.is_superuser
-
-
-def test_it_shows_every_bad_row_and_saves_nothing_from_a_bad_upload(admin_client):
-    upload = SimpleUploadedFile("lista.csv", b"email\nok@example.se\nnope\nalso-bad\n")
-
-    content = admin_client.post(reverse(IMPORT), {"file": upload}).content.decode()
-
-    assert "line 3: email: ogiltig e-postadress" in content
-    assert "line 4: email: ogiltig e-postadress" in content
-    assert not Subscriber.objects.exists()
 
 
 def test_it_refuses_the_upload_page_to_anyone_who_is_not_staff(client):

@@ -106,3 +106,31 @@ def test_it_exits_with_status_one_from_a_real_process(files):
     imported = manage(str(clean), "--segment", "folkbibliotek-i-lanet")
     assert imported.returncode == 0, imported.stderr
     assert Subscriber.objects.count() == 95
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_file_over_the_byte_limit_before_reading_it(tmp_path):
+    huge = tmp_path / "stor.csv"
+    with huge.open("wb") as file:
+        file.write(b"email\n")
+        file.truncate(50 * 2**20)  # 50 MB that take no disk: reading them would still cost
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import_subscribers", str(huge))
+
+    assert raised.value.returncode == 1
+    assert str(raised.value) == (
+        f"{huge}: filen är 50,0\xa0MB, större än gränsen 10,0\xa0MB (IMPORT_MAX_BYTES)"
+    )
+    assert not Subscriber.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_file_over_a_limit_with_the_same_report_as_the_page(tmp_path):
+    content = "e-post\n" + "".join(f"p{n}@example.se\n" for n in range(50_001))
+    (tmp_path / "lang.csv").write_text(content, encoding="utf-8")
+
+    with pytest.raises(CommandError, match="Importen avbröts: 1 fel"):
+        call_command("import_subscribers", str(tmp_path / "lang.csv"))
+
+    assert not Subscriber.objects.exists()

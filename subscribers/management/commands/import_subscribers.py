@@ -3,6 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from subscribers.importing import subscribers_import
+from subscribers.importing.errors import ImportLimitExceeded
+from subscribers.importing.limits import ImportLimits
 
 
 class Command(BaseCommand):
@@ -32,6 +34,11 @@ class Command(BaseCommand):
         source = Path(path)
         if not source.is_file():
             raise CommandError(f"{path}: no such file")
+        try:
+            # Before reading: a file over the limit is never read into memory.
+            ImportLimits.from_settings().size_check(size=source.stat().st_size)
+        except ImportLimitExceeded as error:
+            raise CommandError(f"{path}: {error}", returncode=1) from error
         report = subscribers_import(
             content=source.read_bytes(),
             filename=source.name,
