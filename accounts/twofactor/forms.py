@@ -1,0 +1,13 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class CodeForm(forms.Form):
+    token = forms.CharField(
+        label=_("Kod"),
+        max_length=32,
+        help_text=_("Sex siffror från appen, eller en av dina reservkoder."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "twofactor"
+
+urlpatterns = [
+    path("personal/tvastegs/", views.verify, name="verify"),
+    path("personal/tvastegs/aktivera/", views.setup, name="setup"),
+]
