@@ -227,7 +227,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
     # Failed logins, lockouts and unlocks are security events: kept at INFO whatever LOG_LEVEL.
-    "loggers": {"axes": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {"axes": {"level": "INFO"}},
 }
 
 # --- Staff accounts (accounts/; README "Security → Staff accounts") -----------------------
