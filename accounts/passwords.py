@@ -19,8 +19,11 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-# The digits and symbols people put in for letters ("B1bl10tek").
-_LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a"})
+# The digits and symbols people put in for letters ("B1bl10tek"); a 1 is an i or an l.
+_LEET_READINGS = [
+    str.maketrans({"0": "o", "1": reading, "3": "e", "4": "a", "5": "s", "7": "t", "@": "a"})
+    for reading in ("i", "l")
+]
 _FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e", "ü": "u"})
 # Decorations at either end: digits (years, "1"), punctuation, spaces.
 _ENDS = re.compile(r"^[\W\d_]+|[\W\d_]+$")
@@ -29,11 +32,11 @@ _NOT_LETTERS = re.compile(r"[^a-z]")
 _PERSONAL_PART_MIN = 4
 
 
-def password_core(password: str) -> str:
-    """The letters a password is built from: ends stripped, leetspeak undone, å/ä/ö folded,
-    lower case, everything but letters removed."""
+def password_cores(password: str) -> set[str]:
+    """The letters a password may be built from: ends stripped, leetspeak undone (each way of
+    reading it), å/ä/ö folded, lower case, everything but letters removed."""
     inner = _ENDS.sub("", password.casefold())
-    return _NOT_LETTERS.sub("", inner.translate(_LEET).translate(_FOLD))
+    return {_NOT_LETTERS.sub("", inner.translate(leet).translate(_FOLD)) for leet in _LEET_READINGS}
 
 
 def word_fold(word: str) -> str:
@@ -75,8 +78,7 @@ class SwedishPasswordValidator:
         )
 
     def validate(self, password: str, user=None) -> None:
-        core = password_core(password)
-        if core and self._is_words(core, parts=2):
+        if any(core and self._is_words(core, parts=2) for core in password_cores(password)):
             raise ValidationError(
                 _(
                     "Lösenordet består av vanliga svenska ord, namn eller ortnamn med siffror "
@@ -108,9 +110,9 @@ class PersonalDetailsValidator:
     def validate(self, password: str, user=None) -> None:
         if user is None:
             return
-        folded = word_fold(password.translate(_LEET))
+        readings = [word_fold(password.translate(leet)) for leet in _LEET_READINGS]
         for part in _personal_parts(user):
-            if part in folded:
+            if any(part in reading for reading in readings):
                 raise ValidationError(
                     _("Lösenordet innehåller ditt användarnamn, namn eller din e-postadress."),
                     code="password_personal",
