@@ -29,7 +29,7 @@ class StaffTwoFactorMiddleware:
         allowed = (
             reverse("twofactor:verify"),
             reverse("twofactor:setup"),
-            reverse("admin:logout"),
+            reverse("twofactor:logout"),
             reverse("set_language"),
         )
         return path in allowed or path.startswith("/" + settings.STATIC_URL.lstrip("/"))

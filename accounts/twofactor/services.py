@@ -31,23 +31,20 @@ def totp_device_start(*, user: User) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
 
 
-@transaction.atomic
 def totp_device_confirm(*, user: User, device_id: int, token: str) -> tuple[TOTPDevice, list[str]]:
     """Confirm the unconfirmed device with a code from the app; returns it and the new recovery
     codes (shown once, stored only in django-otp's static device)."""
     if user_has_device(user):
         raise CodeRefused(_("Kontot har redan tvåstegsverifiering."))
-    device = (
-        TOTPDevice.objects.select_for_update()
-        .filter(pk=device_id, user=user, confirmed=False)
-        .first()
-    )
+    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
     if device is None:
         raise CodeRefused(_("Koden hör inte till någon påbörjad aktivering. Börja om."))
+    # Outside a transaction that the refusal would roll back: a wrong code must count.
     _device_verify(device=device, token=token)
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    return device, recovery_codes_replace(user=user)
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        return device, recovery_codes_replace(user=user)
 
 
 def recovery_codes_replace(*, user: User) -> list[str]:
@@ -59,24 +56,30 @@ def recovery_codes_replace(*, user: User) -> list[str]:
     return codes
 
 
-@transaction.atomic
 def second_factor_check(*, user: User, token: str) -> Device:
     """The device that accepts `token` (a code from the app or a recovery code, each usable
     once); CodeRefused otherwise. Every wrong code makes each device wait longer before it
     checks the next one (django-otp's throttling: 1, 2, 4, 8 … seconds)."""
     token = "".join(token.split()).lower()
-    devices = list(devices_for_user(user, for_verify=True))
+    refusal = CodeRefused(_("Koden stämmer inte. Försök igen med en ny kod."))
+    # The refusal is raised after the transaction commits: the failure counts and the used
+    # recovery code must be stored, not rolled back with the error.
+    with transaction.atomic():
+        devices = list(devices_for_user(user, for_verify=True))
+        accepted = None
+        for device in devices:
+            try:
+                _device_verify(device=device, token=token)
+            except CodeRefused as error:
+                refusal = error if isinstance(error, _Throttled) else refusal
+                continue
+            accepted = device
+            break
     if not devices:
         raise CodeRefused(_("Kontot har ingen tvåstegsverifiering ännu."))
-    refusal = CodeRefused(_("Koden stämmer inte. Försök igen med en ny kod."))
-    for device in devices:
-        try:
-            _device_verify(device=device, token=token)
-        except CodeRefused as error:
-            refusal = error if isinstance(error, _Throttled) else refusal
-            continue
-        return device
-    raise refusal
+    if accepted is None:
+        raise refusal
+    return accepted
 
 
 def _device_verify(*, device: Device, token: str) -> None:

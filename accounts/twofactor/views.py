@@ -3,6 +3,7 @@
 from base64 import b32encode
 from urllib.parse import urlencode
 
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -112,3 +114,10 @@ def _enrolment_device(request: HttpRequest, device_id: int | None):
 def _secret_groups(device) -> str:
     secret = b32encode(device.bin_key).decode("ascii").rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    # The admin's own logout sends a user without admin access (half logged in) to the index.
+    logout(request)
+    return redirect("admin:login")

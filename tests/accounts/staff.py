@@ -29,3 +29,25 @@ def admin_login(client: Client, *, username: str, password: str, **headers):
 
 def logged_in(client: Client) -> bool:
     return "_auth_user_id" in client.session
+
+
+def totp_code(device, *, steps_ahead: int = 0) -> str:
+    """The code the person's app shows now (or `steps_ahead` 30-second steps later), computed
+    with django-otp's own RFC 6238 implementation from the device's key."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def totp_enrol(user) -> "tuple[object, list[str]]":
+    """A confirmed app and recovery codes for `user`, as enrolment leaves them."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.twofactor.services import recovery_codes_replace
+
+    device = TOTPDevice.objects.create(user=user, name="Autentiseringsapp", confirmed=True)
+    return device, recovery_codes_replace(user=user)
