@@ -3,6 +3,7 @@
 from base64 import b32encode
 from urllib.parse import urlencode
 
+from django.contrib import admin
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +17,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .forms import CodeForm
+from .forms import CodeForm, EnrolmentCodeForm
 from .qr import qr_svg
 from .services import CodeRefused, second_factor_check, totp_device_confirm, totp_device_start
 
@@ -30,6 +31,12 @@ def _next_url(request: HttpRequest) -> str:
     ):
         return wanted
     return reverse("admin:index")
+
+
+def _render(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    # The admin's header and titles, as on its own login page.
+    context = {**admin.site.each_context(request), "next": _next_url(request), **context}
+    return render(request, template, context)
 
 
 def _with_next(view: str, request: HttpRequest) -> str:
@@ -59,9 +66,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         else:
             _logged_in_with_second_factor(request, device)
             return redirect(_next_url(request))
-    return render(
-        request, "accounts/twofactor_verify.html", {"form": form, "next": _next_url(request)}
-    )
+    return _render(request, "accounts/twofactor_verify.html", {"form": form})
 
 
 @never_cache
@@ -71,7 +76,7 @@ def setup(request: HttpRequest) -> HttpResponse:
     if user_has_device(request.user):
         # Only an administrator can replace an enrolled app (by deleting the user's devices).
         return redirect(_with_next("twofactor:verify", request))
-    form = CodeForm(request.POST or None)
+    form = EnrolmentCodeForm(request.POST or None)
     device_id = request.session.get(ENROLMENT_SESSION_KEY)
     if request.method == "POST" and form.is_valid() and device_id:
         try:
@@ -84,21 +89,12 @@ def setup(request: HttpRequest) -> HttpResponse:
             del request.session[ENROLMENT_SESSION_KEY]
             _logged_in_with_second_factor(request, device)
             # Shown in this response only; nothing keeps them in the session.
-            return render(
-                request,
-                "accounts/twofactor_recovery_codes.html",
-                {"codes": codes, "next": _next_url(request)},
-            )
+            return _render(request, "accounts/twofactor_recovery_codes.html", {"codes": codes})
     device = _enrolment_device(request, device_id)
-    return render(
+    return _render(
         request,
         "accounts/twofactor_setup.html",
-        {
-            "form": form,
-            "next": _next_url(request),
-            "qr_svg": qr_svg(text=device.config_url),
-            "secret": _secret_groups(device),
-        },
+        {"form": form, "qr_svg": qr_svg(text=device.config_url), "secret": _secret_groups(device)},
     )
 
 
