@@ -1,10 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CodeForm(forms.Form):
     token = forms.CharField(
-        label=_("Kod"),
+        label=pgettext_lazy("tvåstegsverifiering", "Kod"),
         max_length=32,
         help_text=_("Sex siffror från appen, eller en av dina reservkoder."),
         widget=forms.TextInput(

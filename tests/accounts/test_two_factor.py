@@ -224,3 +224,15 @@ def test_it_requires_two_factor_by_default_exactly_when_debug_is_off(tmp_path, d
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == required
+
+
+def test_it_warns_the_deploy_check_when_production_turns_two_factor_off(tmp_path):
+    inherited = {
+        key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
+    env = {**inherited, **PRODUCTION_ENV, "STAFF_REQUIRE_2FA": "false", "VAR_DIR": str(tmp_path)}
+
+    result = manage_run("check", "--deploy", "--fail-level", "WARNING", env=env)
+
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr
