@@ -2,9 +2,9 @@
 STAFF_SESSION_MAX_HOURS after logging in, whatever happens in between.
 
 Sessions live in the database (SESSION_ENGINE), so both limits are kept where the session is:
-every request moves the row's expiry date to the nearer of the two, and the database backend
-then refuses an expired session by itself; the middleware also ends one whose login time is
-past the limit. The user's sessions can be ended everywhere (user_sessions_end).
+every request a person makes moves the row's expiry date to the nearer of the two, and the
+database backend then refuses an expired session by itself; the middleware also ends one whose
+login time is past the limit. The user's sessions can be ended everywhere (user_sessions_end).
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ LOGIN_AT_SESSION_KEY = "accounts_login_at"
 @receiver(user_logged_in, dispatch_uid="accounts_session_login_at")
 def _session_login_at(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[LOGIN_AT_SESSION_KEY] = timezone.now().isoformat()
+        now = timezone.now()
+        request.session[LOGIN_AT_SESSION_KEY] = now.isoformat()
+        # From the login on, not from the first later request: the default age is two weeks.
+        request.session.set_expiry(session_ends_at(login_at=now, now=now))
 
 
 def session_ends_at(*, login_at: datetime, now: datetime) -> datetime:
@@ -45,6 +48,8 @@ class StaffSessionLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.is_authenticated and _session_ended(request):
+            messages.info(request, _("Din session har gått ut. Logga in igen."))
         if request.user.is_authenticated:
             now = timezone.now()
             login_at = _login_at(request)
@@ -53,8 +58,24 @@ class StaffSessionLimitsMiddleware:
                 logout(request)
                 messages.info(request, _("Din session har gått ut. Logga in igen."))
                 return redirect_to_login(request.get_full_path())
-            request.session.set_expiry(session_ends_at(login_at=login_at, now=now))
+            if not _background(request):
+                request.session.set_expiry(session_ends_at(login_at=login_at, now=now))
         return self.get_response(request)
+
+
+def _session_ended(request: HttpRequest) -> bool:
+    """The browser still sends the cookie of a session the database no longer has (it expired
+    or an administrator ended it); a logout deletes the cookie, so it does not count."""
+    staff_page = request.path.startswith(("/admin/", "/personal/"))
+    sent = bool(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    return staff_page and sent and request.session.session_key is None
+
+
+def _background(request: HttpRequest) -> bool:
+    """A request a page's script makes by itself (the dispatch counters poll every 2 s) is not
+    activity: an admin tab left open must not keep the session alive. Browsers mark those
+    with Sec-Fetch-Dest: empty; navigations and form posts say document (or iframe)."""
+    return request.headers.get("Sec-Fetch-Dest") == "empty"
 
 
 def _login_at(request: HttpRequest) -> datetime | None:

@@ -228,7 +228,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
     # Failed logins, lockouts and unlocks are security events: kept at INFO whatever LOG_LEVEL.
-    "loggers": {"axes": {"level": "INFO"}},
+    "loggers": {"axes": {"level": "INFO"}, "axes.apps": {"level": "WARNING"}},
 }
 
 # --- Staff accounts (accounts/; README "Security → Staff accounts") -----------------------

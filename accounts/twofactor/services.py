@@ -31,6 +31,13 @@ def totp_device_start(*, user: User) -> TOTPDevice:
     return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
 
 
+def totp_device_resume_or_start(*, user: User, device_id: int | None) -> TOTPDevice:
+    """The enrolment in progress (so a reload or a wrong code keeps the key already scanned),
+    or a new one."""
+    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+    return device or totp_device_start(user=user)
+
+
 def totp_device_confirm(*, user: User, device_id: int, token: str) -> tuple[TOTPDevice, list[str]]:
     """Confirm the unconfirmed device with a code from the app; returns it and the new recovery
     codes (shown once, stored only in django-otp's static device)."""
@@ -64,8 +71,13 @@ def second_factor_check(*, user: User, token: str) -> Device:
     refusal = CodeRefused(_("Koden stämmer inte. Försök igen med en ny kod."))
     # The refusal is raised after the transaction commits: the failure counts and the used
     # recovery code must be stored, not rolled back with the error.
+    # Only the kind of device the code is for is asked, so that a recovery code does not
+    # count as a wrong app code (and make the app wait) or the other way round.
+    kind = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
     with transaction.atomic():
-        devices = list(devices_for_user(user, for_verify=True))
+        devices = [
+            device for device in devices_for_user(user, for_verify=True) if isinstance(device, kind)
+        ]
         accepted = None
         for device in devices:
             try:
@@ -75,8 +87,6 @@ def second_factor_check(*, user: User, token: str) -> Device:
                 continue
             accepted = device
             break
-    if not devices:
-        raise CodeRefused(_("Kontot har ingen tvåstegsverifiering ännu."))
     if accepted is None:
         raise refusal
     return accepted

@@ -15,11 +15,15 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .forms import CodeForm, EnrolmentCodeForm
 from .qr import qr_svg
-from .services import CodeRefused, second_factor_check, totp_device_confirm, totp_device_start
+from .services import (
+    CodeRefused,
+    second_factor_check,
+    totp_device_confirm,
+    totp_device_resume_or_start,
+)
 
 ENROLMENT_SESSION_KEY = "accounts_totp_enrolment"
 
@@ -99,11 +103,8 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 
 def _enrolment_device(request: HttpRequest, device_id: int | None):
-    # Reloading the page or a wrong code keeps the code the person has already scanned.
-    device = TOTPDevice.objects.filter(pk=device_id, user=request.user, confirmed=False).first()
-    if device is None:
-        device = totp_device_start(user=request.user)
-        request.session[ENROLMENT_SESSION_KEY] = device.pk
+    device = totp_device_resume_or_start(user=request.user, device_id=device_id)
+    request.session[ENROLMENT_SESSION_KEY] = device.pk
     return device
 
 

@@ -151,6 +151,19 @@ def test_it_lets_the_right_password_in_again_after_the_cool_off(client):
     assert logged_in(client)
 
 
+def test_it_starts_the_cool_off_again_when_someone_tries_during_it(client):
+    staff_make(username="redaktor")
+    _guess(client, username="redaktor")
+    locked_at = timezone.now()
+
+    with time_machine.travel(locked_at + timedelta(minutes=14), tick=False):
+        admin_login(client, username="redaktor", password="ännu-en-gissning")
+    with time_machine.travel(locked_at + timedelta(minutes=20), tick=False):
+        response = admin_login(client, username="redaktor", password=STRONG_PASSWORD)
+
+    assert response.status_code == 429
+
+
 def test_it_logs_the_failures_and_the_lockout(client, caplog):
     staff_make(username="redaktor")
     with caplog.at_level(logging.INFO, logger="axes"):

@@ -23,9 +23,9 @@ def _logged_in_client(user) -> tuple[Client, object]:
     return client, timezone.now()
 
 
-def _at(moment, client: Client, path: str = INDEX):
+def _at(moment, client: Client, path: str = INDEX, **headers):
     with time_machine.travel(moment, tick=False):
-        return client.get(path)
+        return client.get(path, **headers)
 
 
 def test_it_keeps_a_session_that_is_used_within_30_minutes():
@@ -48,6 +48,20 @@ def test_it_ends_a_session_after_30_minutes_without_a_request():
     assert row.expire_date <= start + timedelta(minutes=31, seconds=1)
 
 
+def test_it_does_not_count_a_pages_own_polling_as_activity():
+    client, start = _logged_in_client(staff_make(superuser=True))
+    for minutes in (10, 20, 29):
+        # What fetch() sends for the dispatch page's counters.
+        assert (
+            _at(start + timedelta(minutes=minutes), client, HTTP_SEC_FETCH_DEST="empty").status_code
+            == 200
+        )
+
+    response = _at(start + timedelta(minutes=31), client, HTTP_SEC_FETCH_DEST="document")
+
+    assert response.status_code == 302
+
+
 def test_it_ends_a_session_8_hours_after_login_however_busy_it_is():
     client, start = _logged_in_client(staff_make(superuser=True))
     for minutes in range(25, 8 * 60, 25):
@@ -62,19 +76,38 @@ def test_it_ends_a_session_8_hours_after_login_however_busy_it_is():
 def test_it_lets_the_database_expire_the_session_at_the_8_hour_limit():
     """The limit holds even where this middleware does not run: the session row itself ends."""
     client, start = _logged_in_client(staff_make(superuser=True))
-    _at(start + timedelta(hours=7, minutes=50), client)
+    for minutes in range(25, 7 * 60 + 50, 25):
+        assert _at(start + timedelta(minutes=minutes), client).status_code == 200
 
     row = Session.objects.get(session_key=client.cookies["sessionid"].value)
 
     assert row.expire_date <= start + timedelta(hours=8, seconds=1)
 
 
-def test_it_says_why_the_session_ended():
+@pytest.mark.parametrize("after", [timedelta(minutes=31), timedelta(hours=8, minutes=1)])
+def test_it_says_why_the_session_ended(after):
     client, start = _logged_in_client(staff_make(superuser=True))
-    with time_machine.travel(start + timedelta(hours=8, minutes=1), tick=False):
+    with time_machine.travel(start + after, tick=False):
         response = client.get(INDEX, follow=True)
 
     assert "Din session har gått ut. Logga in igen." in response.content.decode()
+
+
+def test_it_does_not_say_the_session_ended_after_logging_out():
+    client, _ = _logged_in_client(staff_make(superuser=True))
+    client.post(reverse("admin:logout"))
+
+    response = client.get(INDEX, follow=True)
+
+    assert "Din session har gått ut." not in response.content.decode()
+
+
+def test_it_counts_the_30_minutes_from_the_login_itself():
+    client, start = _logged_in_client(staff_make(superuser=True))
+
+    row = Session.objects.get(session_key=client.cookies["sessionid"].value)
+
+    assert row.expire_date <= start + timedelta(minutes=30, seconds=1)
 
 
 def test_it_ends_a_session_that_has_no_login_time():
