@@ -6,12 +6,14 @@ fields are not in the page they were given), and a form error when they pick a g
 rights they do not hold themselves.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
+from .lockout import user_unlock
 from .models import User
 from .privileges import (
     SUPERUSER_ONLY_GROUP_FIELDS,
@@ -20,6 +22,7 @@ from .privileges import (
     groups_refused,
     user_changeable,
 )
+from .sessions import user_sessions_end
 
 
 class SuperuserOnlyFieldsMixin:
@@ -50,6 +53,7 @@ class SuperuserOnlyFieldsMixin:
 @admin.register(User)
 class StaffUserAdmin(SuperuserOnlyFieldsMixin, UserAdmin):
     superuser_only_fields = SUPERUSER_ONLY_USER_FIELDS
+    actions = ["sessions_end_action", "unlock_action"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         allowed = super().has_change_permission(request, obj)
@@ -65,6 +69,31 @@ class StaffUserAdmin(SuperuserOnlyFieldsMixin, UserAdmin):
             return form
         return _groups_within_rights_form(form, actor=request.user)
 
+    @admin.action(
+        description=_("Avsluta användarnas sessioner (logga ut överallt)"), permissions=["change"]
+    )
+    def sessions_end_action(self, request, queryset):
+        ended = sum(user_sessions_end(user=user) for user in queryset)
+        self.message_user(
+            request,
+            ngettext("%(count)d session avslutades.", "%(count)d sessioner avslutades.", ended)
+            % {"count": ended},
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=_("Lås upp inloggningen efter felaktiga försök"), permissions=["change"]
+    )
+    def unlock_action(self, request, queryset):
+        for user in queryset:
+            user_unlock(user=user, by=request.user)
+        self.message_user(
+            request,
+            _("Inloggningen är upplåst för: %(names)s.")
+            % {"names": ", ".join(user.get_username() for user in queryset)},
+            messages.SUCCESS,
+        )
+
 
 def _groups_within_rights_form(form_class, *, actor):
     """The user form, refusing a membership change in a group actor may not hand out."""
@@ -76,7 +105,7 @@ def _groups_within_rights_form(form_class, *, actor):
             refused = groups_refused(actor=actor, before=before, after=groups)
             if refused:
                 raise ValidationError(
-                    _(
+                    gettext(
                         "Du kan inte ändra medlemskap i %(groups)s: gruppen ger behörigheter "
                         "som du själv inte har. Be en superanvändare."
                     )

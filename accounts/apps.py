@@ -8,7 +8,10 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Konton")
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the app's system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the app's system checks)
+            sessions,  # noqa: F401  (records the login time of every session)
+        )
         from .roles import role_groups_sync_after_migrate
 
         # Apps added later bring new permissions; re-syncing after every migrate keeps the

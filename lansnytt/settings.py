@@ -6,6 +6,7 @@ fallbacks are refused by the apps' system checks (see lansnytt/checks.py) instea
 used silently.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,7 +43,8 @@ SITE_URL = (SITE_URL_FROM_ENV or "http://localhost:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site that asks staff for their second factor (accounts/admin_site.py).
+    "accounts.admin_site.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,6 +52,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "django_ratelimit",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "subscribers",
     "newsletter",
@@ -64,8 +70,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication, django-otp and messages, which both use.
+    "accounts.sessions.StaffSessionLimitsMiddleware",
+    "accounts.twofactor.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lansnytt.urls"
@@ -98,12 +110,6 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
 LOGIN_URL = "admin:login"
 
 if REDIS_URL:
@@ -256,7 +262,63 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+    # Failed logins, lockouts and unlocks are security events: kept at INFO whatever LOG_LEVEL.
+    "loggers": {"axes": {"level": "INFO"}, "axes.apps": {"level": "WARNING"}},
 }
+
+# --- Staff accounts (accounts/; README "Security → Staff accounts") -----------------------
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out username or address is refused before any password check.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Wrong passwords in a row, per username and, separately, per client address, before the
+# login is refused for the cool-off time (even with the right password).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# The same client address the sign-up rate limit uses (RATELIMIT_IP_META_KEY behind a proxy).
+AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Keep the raw password out of the attempt log; axes already leaves out "password".
+AXES_SENSITIVE_PARAMETERS = ["password"]
+CLIENT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "first_name", "last_name", "email")},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {
+        "NAME": "accounts.passwords.SwedishPasswordValidator",
+        "OPTIONS": {
+            "word_lists": [BASE_DIR / "accounts" / "data" / "swedish-common-words.txt"],
+            # The places the magazine is about are the first words an attacker tries.
+            "place_lists": [
+                BASE_DIR / "subscribers" / "data" / "municipalities-stockholm-county.csv",
+                BASE_DIR / "subscribers" / "data" / "regions-sweden.csv",
+            ],
+        },
+    },
+    {"NAME": "accounts.passwords.PersonalDetailsValidator"},
+]
+
+# Every staff account logs in with a second factor (TOTP app or a recovery code) unless this
+# is off; it is off by default only while DEBUG is on, so the demo works without a phone.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Länsnytt")
+STAFF_RECOVERY_CODES = 10
+# Staff sessions end after this long without a request, and this long after logging in.
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+STAFF_SESSION_MAX_HOURS = env.int("STAFF_SESSION_MAX_HOURS", default=8)
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Subscriber self-service --------------------------------------------------------------
 # Public subscribe form: POSTs per client IP ("count/period", e.g. 5/10m = 5 per 10 minutes).

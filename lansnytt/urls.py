@@ -10,6 +10,7 @@ admin.site.index_title = "Regionbibliotek Stockholm"
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("", include("accounts.twofactor.urls")),
     path("", include("subscribers.urls")),
     path("", include("printing.urls")),
     path("", include("newsletter.urls")),

@@ -1,8 +1,7 @@
 """The staff print page in a real browser: logged in as distribution staff, no WCAG violations."""
 
 import pytest
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client
 
 from accounts.roles import DISTRIBUTION_STAFF, role_groups_sync
 from tests.browsing import axe_violations
@@ -20,13 +19,11 @@ def test_it_shows_the_print_page_without_accessibility_violations(live_server, p
     role_groups_sync()
     print_scenario_make()
     user = staff_user_make(username="distribution", groups=[DISTRIBUTION_STAFF])
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
+    # A session made by a real login (it carries the login time the session limits need).
+    client = Client()
+    client.force_login(user)
     page.context.add_cookies(
-        [{"name": "sessionid", "value": session.session_key, "url": live_server.url}]
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
     page.set_viewport_size({"width": 1280, "height": 900})
 

@@ -200,8 +200,7 @@ def test_it_links_the_upload_page_from_the_changelist(admin_client):
 
 
 def test_it_refuses_the_upload_page_to_anyone_who_is_not_staff(client):
-    User.objects.create_user(username="reader", password="ett-langt-losenord-123")
-    client.login(username="reader", password="ett-langt-losenord-123")
+    client.force_login(User.objects.create_user(username="reader", password="x"))
 
     response = client.get(reverse(IMPORT))
 
@@ -210,11 +209,9 @@ def test_it_refuses_the_upload_page_to_anyone_who_is_not_staff(client):
 
 
 def test_it_refuses_the_upload_page_to_staff_without_permission_to_add(client):
-    editor = User.objects.create_user(
-        username="redaktor", password="ett-langt-losenord-123", is_staff=True
-    )
+    editor = User.objects.create_user(username="redaktor", password="x", is_staff=True)
     editor.groups.add(Group.objects.get(name=EDITORS))
-    client.login(username="redaktor", password="ett-langt-losenord-123")
+    client.force_login(editor)
 
     assert client.get(reverse(CHANGELIST)).status_code == 200
     assert client.get(reverse(IMPORT)).status_code == 403
