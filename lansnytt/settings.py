@@ -7,8 +7,10 @@ used silently.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "csp",
     "django_ratelimit",
     "accounts",
     "subscribers",
@@ -57,8 +60,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lansnytt.middleware.PersonalPagesNotStored",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "lansnytt.urls"
@@ -75,6 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -216,11 +222,64 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# Scripts only from our origin (or an inline one carrying the request's nonce), no plugins, no
+# framing, no <base> tricks. Uploaded images and the links in forms point at SITE_URL, which
+# may be another host than the one serving the admin (localhost against 127.0.0.1).
+_SITE = urlsplit(SITE_URL)
+SITE_ORIGIN = f"{_SITE.scheme}://{_SITE.netloc}"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, SITE_ORIGIN, "data:"],
+        "form-action": [SELF, SITE_ORIGIN],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+    },
+}
+
+# The paths whose next segment is a subscriber's signed token (subscribers/urls.py). Every log
+# line that can print a path masks them (lansnytt/log_masking.py);
+# tests/project/test_log_masking.py fails when a token URL is missing here.
+SIGNED_LINK_PATHS = ["/prenumeration/", "/avregistrera/", "/prenumerera/bekrafta/"]
+_TOKENS_MASKED = ["signed_tokens_masked"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "signed_tokens_masked": {
+            "()": "lansnytt.log_masking.SignedTokenFilter",
+            "token_paths": SIGNED_LINK_PATHS,
+        },
+    },
+    "formatters": {
+        # Django's own format for runserver's access lines (DEFAULT_LOGGING).
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
+    # A filter on a logger applies to the records logged on that very logger, so each one
+    # that prints a path is named (gunicorn's are given it in wsgi.py).
+    "loggers": {
+        "django.request": {"filters": _TOKENS_MASKED},
+        "django.security.csrf": {"filters": _TOKENS_MASKED},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": _TOKENS_MASKED,
+        },
+    },
 }
 
 # --- Subscriber self-service --------------------------------------------------------------

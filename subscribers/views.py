@@ -191,7 +191,6 @@ def export(request: HttpRequest, token: str, file_format: str) -> HttpResponse:
     response["Content-Disposition"] = (
         f'attachment; filename="lansnytt-mina-uppgifter.{file_format}"'
     )
-    response["Cache-Control"] = "no-store"
     return response
 
 
