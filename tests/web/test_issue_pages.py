@@ -50,6 +50,16 @@ def _page(browser, site, *, width: int, staff: bool = False):
     return context, context.new_page()
 
 
+def _email_axe_violations(page) -> list[dict]:
+    """axe on the email's HTML. The preview URL serves it in a CSP sandbox that runs no script
+    at all, and axe needs timers, so it checks the same HTML loaded as a plain page (the
+    way a mail client shows it)."""
+    html = page.content()
+    page.goto("about:blank")  # a document of its own: set_content keeps the current one's CSP
+    page.set_content(html, wait_until="load")
+    return axe_violations(page)
+
+
 @pytest.mark.parametrize("width", [375, 800])
 def test_it_previews_the_email_without_accessibility_violations(
     browser, site, artefacts_dir, width
@@ -77,8 +87,8 @@ def test_it_previews_the_email_without_accessibility_violations(
         # Readable at this width: nothing wider than the viewport.
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=artefacts_dir / f"issue-email-{width}.png", full_page=True)
-        assert axe_violations(page) == []
         assert csp_violations(page) == []
+        assert _email_axe_violations(page) == []
     finally:
         context.close()
 
@@ -92,8 +102,8 @@ def test_it_renders_the_email_readably_in_dark_mode(browser, site, artefacts_dir
         )
         page.goto(site["url"] + email)
         page.screenshot(path=artefacts_dir / "issue-email-375-dark.png", full_page=True)
-        assert axe_violations(page) == []
         assert csp_violations(page) == []
+        assert _email_axe_violations(page) == []
     finally:
         context.close()
 
