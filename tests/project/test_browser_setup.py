@@ -26,7 +26,7 @@ def test_it_hears_what_a_content_security_policy_blocks(page):
 
     page.set_content(
         '<!doctype html><html lang="sv"><head><title>Test</title>'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'none'\"></head>"
+        '<meta http-equiv="Content-Security-Policy" content="script-src \'none\'"></head>'
         "<body><main><h1>Rubrik</h1><script>document.title = 'ran'</script></main></body></html>"
     )
 

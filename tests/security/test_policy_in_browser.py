@@ -27,8 +27,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PLANTED = (
     "<script>document.body.dataset.pwned = 'script';"
     " try { parent.document.body.dataset.pwned = 'parent' } catch (e) {}</script>"
-    "<img src=\"data:,\" onerror=\"document.body.dataset.pwned = 'handler'\" alt=\"\">"
-    "<a id=\"planted-link\" href=\"javascript:document.body.dataset.pwned='link'\">länk</a>"
+    '<img src="data:," onerror="document.body.dataset.pwned = \'handler\'" alt="">'
+    '<a id="planted-link" href="javascript:document.body.dataset.pwned=\'link\'">länk</a>'
 )
 
 
@@ -107,7 +107,9 @@ def test_it_keeps_the_admins_widgets_working(editor_page, live_server, artefacts
         email="anna.andersson@solna.se", organisation=organisation_make(), segments=[segment]
     )
 
-    page.goto(live_server.url + reverse("admin:subscribers_subscriber_change", args=[subscriber.pk]))
+    page.goto(
+        live_server.url + reverse("admin:subscribers_subscriber_change", args=[subscriber.pk])
+    )
 
     # Both are built by the admin's JavaScript: they exist only if its scripts ran.
     page.locator(".selector .selector-available").wait_for()
