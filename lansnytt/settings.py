@@ -263,9 +263,14 @@ LOGGING = {
             "style": "{",
         },
     },
+    # On the handlers as well, for any other logger that quotes a URL (an app's own, Celery's).
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+        "console": {"class": "logging.StreamHandler", "filters": _TOKENS_MASKED},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": _TOKENS_MASKED,
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
     # A filter on a logger applies to the records logged on that very logger, so each one

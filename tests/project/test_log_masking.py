@@ -215,3 +215,23 @@ def test_it_masks_tokens_in_gunicorns_access_log(tmp_path):
     assert '"GET /prenumeration/[token]/ HTTP/1.1" 400' in printed
     assert "GET /finns-inte/?lank=" in printed
     assert token not in printed and quote(token, safe="") not in printed
+
+
+def test_it_masks_tokens_that_any_other_logger_prints(tmp_path):
+    from tests.commands import manage_run
+
+    token = token_make(purpose=UNSUBSCRIBE, subscriber_id=77, email="per@example.se")
+    env = {**os.environ, "DEBUG": "true", "VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+
+    result = manage_run(
+        "shell",
+        "-c",
+        "import logging; logging.getLogger('lansnytt.anything').warning("
+        f"'a reader followed https://lansnytt.example.org/avregistrera/{token}/')",
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "followed https://lansnytt.example.org/avregistrera/[token]/" in result.stderr
+    assert token not in result.stderr
