@@ -8,8 +8,10 @@ used silently.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "csp",
     "django_ratelimit",
     "axes",
     "django_otp",
@@ -71,11 +74,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "lansnytt.middleware.PersonalPagesNotStored",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication, django-otp and messages, which both use.
     "accounts.sessions.StaffSessionLimitsMiddleware",
     "accounts.twofactor.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during login into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -94,6 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -257,13 +263,72 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
 
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# Scripts only from our origin (or an inline one carrying the request's nonce), no plugins, no
+# framing, no <base> tricks. Uploaded images and the links in forms point at SITE_URL, which
+# may be another host than the one serving the admin (localhost against 127.0.0.1).
+_SITE = urlsplit(SITE_URL)
+SITE_ORIGIN = f"{_SITE.scheme}://{_SITE.netloc}"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, SITE_ORIGIN, "data:"],
+        "form-action": [SELF, SITE_ORIGIN],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+    },
+}
+
+# The paths whose next segment is a subscriber's signed token (subscribers/urls.py). Every log
+# line that can print a path masks them (lansnytt/log_masking.py);
+# tests/project/test_log_masking.py fails when a token URL is missing here.
+SIGNED_LINK_PATHS = ["/prenumeration/", "/avregistrera/", "/prenumerera/bekrafta/"]
+_TOKENS_MASKED = ["signed_tokens_masked"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "signed_tokens_masked": {
+            "()": "lansnytt.log_masking.SignedTokenFilter",
+            "token_paths": SIGNED_LINK_PATHS,
+        },
+    },
+    "formatters": {
+        # Django's own format for runserver's access lines (DEFAULT_LOGGING).
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    # On the handlers as well, for any other logger that quotes a URL (an app's own, Celery's).
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": _TOKENS_MASKED},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": _TOKENS_MASKED,
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="WARNING")},
-    # Failed logins, lockouts and unlocks are security events: kept at INFO whatever LOG_LEVEL.
-    "loggers": {"axes": {"level": "INFO"}, "axes.apps": {"level": "WARNING"}},
+    # A filter on a logger applies to the records logged on that very logger, so each one
+    # that prints a path is named (gunicorn's are given it in wsgi.py). Failed logins,
+    # lockouts and unlocks are security events: kept at INFO whatever LOG_LEVEL.
+    "loggers": {
+        "django.request": {"filters": _TOKENS_MASKED},
+        "django.security.csrf": {"filters": _TOKENS_MASKED},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": _TOKENS_MASKED,
+        },
+        "axes": {"level": "INFO"},
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # --- Staff accounts (accounts/; README "Security → Staff accounts") -----------------------

@@ -16,5 +16,8 @@ urlpatterns = [
     path("", include("newsletter.urls")),
 ]
 
+# SuspiciousOperation and the like: our own 400 page, which never quotes the request.
+handler400 = "lansnytt.errors.bad_request_handler"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -2,7 +2,10 @@
 the external link check goes out through the outbound guard, whose test-only opening must not
 reach production."""
 
-from django.core.checks import Tags, register
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
 
 from lansnytt.checks import environment_variable_required
 from lansnytt.outbound import outbound_settings_check
@@ -21,3 +24,42 @@ def site_url_check(app_configs, **kwargs):
         "from it.",
         check_id="newsletter.E001",
     )
+
+
+@register(Tags.security)
+def site_url_https_check(app_configs, **kwargs):
+    """SITE_URL must be https in production: the preference and unsubscribe links in every
+    email carry the reader's signed token, and over http anyone on the path can read it."""
+    # Unset is newsletter.E001's error; this one is about a value that was given.
+    if settings.DEBUG or not settings.SITE_URL_FROM_ENV:
+        return []
+    problem = site_url_problem(settings.SITE_URL_FROM_ENV)
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"SITE_URL {settings.SITE_URL_FROM_ENV!r} {problem} and DEBUG is off.",
+            hint="Set SITE_URL to the public https address, e.g. https://lansnytt.example.org: "
+            "the links in every email carry the reader's signed token.",
+            id="newsletter.E002",
+        )
+    ]
+
+
+def site_url_problem(site_url: str) -> str | None:
+    """What is wrong with SITE_URL as the base of links in email, or None when nothing is."""
+    if site_url != site_url.strip():
+        return "has spaces around it"
+    try:
+        parts = urlsplit(site_url)
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme.lower() != "https":
+        return "is not an https address"
+    if not parts.hostname:
+        return "has no host name"
+    if parts.username is not None or parts.password is not None:
+        return "contains a user name or password"
+    if parts.query or parts.fragment:
+        return "has a query or fragment"
+    return None

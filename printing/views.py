@@ -2,12 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from lansnytt.errors import bad_request
 from newsletter.models import Issue
 from subscribers.models import Segment
 from subscribers.selectors import UnknownSegment
@@ -40,7 +42,7 @@ def print_run_page(request: HttpRequest, issue_slug: str) -> HttpResponse:
     try:
         draft = print_list_draft(issue=issue, segment_slugs=segment_slugs)
     except UnknownSegment as error:
-        return HttpResponseBadRequest(str(error))
+        return bad_request(request, message=str(error))
     run = print_run_latest(issue=issue)
     final = print_list_from_run(run) if run else None
     diff = None
@@ -81,7 +83,7 @@ def print_run_page(request: HttpRequest, issue_slug: str) -> HttpResponse:
 @print_staff_required
 def print_run_finalise_view(request: HttpRequest, issue_slug: str) -> HttpResponse:
     if not request.user.has_perm(FINALISE_PERMISSION):
-        return HttpResponse(status=403)
+        raise PermissionDenied
     issue = get_object_or_404(Issue, slug=issue_slug)
     segment_slugs = request.POST.getlist("segment")
     try:
@@ -92,7 +94,7 @@ def print_run_finalise_view(request: HttpRequest, issue_slug: str) -> HttpRespon
             allow_incomplete=bool(request.POST.get("allow_incomplete")),
         )
     except UnknownSegment as error:
-        return HttpResponseBadRequest(str(error))
+        return bad_request(request, message=str(error))
     except PrintListIncomplete as error:
         messages.error(
             request,
@@ -114,7 +116,11 @@ def print_run_finalise_view(request: HttpRequest, issue_slug: str) -> HttpRespon
 @print_staff_required
 def print_run_download(request: HttpRequest, issue_slug: str, export_format: str) -> HttpResponse:
     if export_format not in FORMATS:
-        return HttpResponseBadRequest(_("Okänt format."))
+        return bad_request(
+            request,
+            message=_("Okänt format %(format)s: välj CSV, XLSX eller PDF.")
+            % {"format": export_format},
+        )
     issue = get_object_or_404(Issue, slug=issue_slug)
     try:
         print_list = print_list_for_export(
@@ -123,7 +129,7 @@ def print_run_download(request: HttpRequest, issue_slug: str, export_format: str
             draft=request.GET.get("kalla") == "utkast",
         )
     except UnknownSegment as error:
-        return HttpResponseBadRequest(str(error))
+        return bad_request(request, message=str(error))
     response = HttpResponse(
         print_list_export(print_list, export_format), content_type=CONTENT_TYPES[export_format]
     )

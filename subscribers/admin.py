@@ -20,6 +20,7 @@ from .admin_privacy import (
     subscriber_erase_action,
     subscriber_export_action,
 )
+from .admin_widgets import AutocompleteSelectChecked
 from .consent import RequestOrigin, subscriber_staff_edit_log
 from .exporting import subscribers_csv_write, subscribers_exportable
 from .models import (
@@ -180,6 +181,13 @@ class SubscriberAdmin(SubscriberImportAdminMixin, admin.ModelAdmin):
         # plain edit of the field would skip.
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "status"] if obj is not None else fields
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = AutocompleteSelectChecked(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "status":

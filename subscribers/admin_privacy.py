@@ -94,7 +94,6 @@ def subscriber_export_action(modeladmin, request: HttpRequest, queryset) -> Http
         archive.writestr(f"prenumerant-{subscriber.pk}.csv", privacy.export_csv(export))
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="prenumerant-{subscriber.pk}.zip"'
-    response["Cache-Control"] = "no-store"
     return response
 
 

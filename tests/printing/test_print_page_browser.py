@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts.roles import DISTRIBUTION_STAFF, role_groups_sync
-from tests.browsing import axe_violations
+from tests.browsing import axe_violations, csp_violations
 from tests.factories import reference_data_ensure, staff_user_make
 from tests.print_scenario import print_scenario_make
 
@@ -33,3 +33,4 @@ def test_it_shows_the_print_page_without_accessibility_violations(live_server, p
     assert page.locator("#att-atgarda tbody tr").count() == 3
     page.screenshot(path=artefacts_dir / "print-page.png", full_page=True)
     assert axe_violations(page) == []
+    assert csp_violations(page) == []

@@ -89,3 +89,47 @@ def test_it_refuses_an_email_hash_key_that_is_no_key_of_its_own(key, check_id, t
     assert result.returncode != 0
     assert check_id in result.stderr
     assert "EMAIL_HASH_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "site_url",
+    [
+        "http://lansnytt.example.org",
+        # Ways around a check that only looks for "https" somewhere:
+        "HTTP://lansnytt.example.org",
+        "http://https.lansnytt.example.org",
+        "lansnytt.example.org",
+        "//lansnytt.example.org",
+        "https://",
+        "https:///lansnytt",
+        "https://user:password@lansnytt.example.org",
+        " https://lansnytt.example.org",
+        "https://lansnytt.example.org/?utm=1",
+        "javascript:alert(1)//https://lansnytt.example.org",
+    ],
+)
+def test_it_refuses_a_site_url_that_is_not_a_plain_https_address(site_url, tmp_path):
+    result = manage(
+        "check", "--deploy", env={**PRODUCTION_ENV, "SITE_URL": site_url}, tmp_path=tmp_path
+    )
+
+    assert result.returncode != 0
+    assert "newsletter.E002" in result.stderr
+    assert repr(site_url) in result.stderr
+
+
+def test_it_accepts_an_https_site_url_in_any_case_with_a_port_and_a_path(tmp_path):
+    env = {**PRODUCTION_ENV, "SITE_URL": "HTTPS://lansnytt.example.org:8443/lansnytt/"}
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_it_allows_an_http_site_url_while_debug_is_on(tmp_path):
+    result = manage(
+        "check", env={"DEBUG": "true", "SITE_URL": "http://localhost:8000"}, tmp_path=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "newsletter.E002" not in result.stderr

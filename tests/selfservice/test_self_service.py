@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from subscribers.models import ConsentAction, Subscriber, SubscriberStatus
-from tests.browsing import axe_violations
+from tests.browsing import axe_violations, csp_violations
 from tests.factories import segment_make
 
 pytestmark = [
@@ -23,6 +23,7 @@ pytestmark = [
 def _check_page(page, artefacts_dir, name: str) -> None:
     page.screenshot(path=str(artefacts_dir / f"self-service-{name}.png"), full_page=True)
     assert axe_violations(page) == [], name
+    assert csp_violations(page) == [], name
 
 
 def test_it_walks_subscribe_confirm_preferences_and_unsubscribe(
