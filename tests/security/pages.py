@@ -91,6 +91,7 @@ def route_kwargs(route: Route, world: dict) -> dict[str, object]:
 def _value(route: Route, parameter: str, world: dict):
     subscriber = world["subscriber"]
     if parameter == "token":
+        assert route.label in TOKEN_PURPOSES, f"{route} takes a token: add its purpose here"
         purpose = TOKEN_PURPOSES[route.label]
         return token_make(purpose=purpose, subscriber_id=subscriber.pk, email=subscriber.email)
     simple = {
