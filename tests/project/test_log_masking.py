@@ -20,15 +20,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from lansnytt.log_masking import MASK, SignedTokenFilter
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_make
 from tests.factories import subscriber_make
+from tests.security.pages import TOKEN_PURPOSES
 
 ROOT = Path(__file__).resolve().parents[2]
-PURPOSES = {
-    "subscribers:confirm": CONFIRM,
-    "subscribers:preferences": PREFERENCES,
-    "subscribers:export": PREFERENCES,
-    "subscribers:erase": PREFERENCES,
-    "subscribers:unsubscribe": UNSUBSCRIBE,
-}
 
 
 def _token_routes() -> list[str]:
@@ -52,9 +46,11 @@ def _records_text(caplog) -> str:
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", _token_routes())
 def test_it_masks_the_token_of_every_token_url_in_the_request_warning(route, caplog):
-    assert route in PURPOSES, f"{route} takes a token: add its purpose here"
+    assert route in TOKEN_PURPOSES, f"{route} takes a token: add its purpose there"
     subscriber = subscriber_make(email="anna.andersson@solna.se")
-    token = token_make(purpose=PURPOSES[route], subscriber_id=subscriber.pk, email=subscriber.email)
+    token = token_make(
+        purpose=TOKEN_PURPOSES[route], subscriber_id=subscriber.pk, email=subscriber.email
+    )
     kwargs = {"token": token, **({"file_format": "json"} if route == "subscribers:export" else {})}
     path = reverse(route, kwargs=kwargs)
 

@@ -8,6 +8,8 @@ MARKUP = "javascript:alert(1)//'\"><img src=x onerror=alert(1)><script>alert(1)<
 
 @pytest.fixture
 def world(db, settings, tmp_path):
+    from django.core.cache import cache
+
     from accounts.models import User
     from newsletter.models import IssueStatus
     from printing.runs import print_run_finalise
@@ -31,6 +33,7 @@ def world(db, settings, tmp_path):
     from worker.models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 
     settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()  # the sign-up rate limit counts in Redis, across runs
     # First, so the admin's user pages (and their delete form) are about this one.
     User.objects.create_user(username="tidigare-redaktor", email="tidigare@example.se")
     # No password: the tests sign in with force_login, and hashing one costs half a second.

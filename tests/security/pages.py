@@ -100,6 +100,7 @@ def _value(route: Route, parameter: str, world: dict):
             email=subscriber.email,
         )
     if parameter == "token":
+        assert route.label in TOKEN_PURPOSES, f"{route} takes a token: add its purpose here"
         purpose = TOKEN_PURPOSES[route.label]
         return token_make(purpose=purpose, subscriber_id=subscriber.pk, email=subscriber.email)
     simple = {

@@ -84,18 +84,31 @@ def _forms(attack: Attack, url: str, html: str) -> None:
         if not same_site(form.action) or _form_key(form) in _forms_tried:
             continue
         _forms_tried.add(_form_key(form))
-        for keep_hidden in (True, False):
-            data = form.data(MARKUP, keep_hidden=keep_hidden)
-            if form.has_file:
-                for name, kind, _value in form.fields:
-                    if kind == "file":
-                        data[name] = SimpleUploadedFile(
-                            f"{PATH_MARKUP}.csv", f"e-post;namn\n{MARKUP};{MARKUP}\n".encode()
-                        )
-            path = urlsplit(form.action).path
-            attack.send(
-                f"{form.method} form {path} (hidden kept: {keep_hidden})", form.method, path, data
+        path = urlsplit(form.action).path
+        for description, data in _submissions(form, one_at_a_time=not attack.route.staff):
+            attack.send(f"{form.method} form {path} ({description})", form.method, path, data)
+
+
+def _submissions(form, *, one_at_a_time: bool):
+    """Every field markup (hidden ones kept, then not); on public pages also each field alone,
+    the others as the page filled them in, so that a honeypot or a failing neighbour does not
+    stop the form before the field is shown again."""
+    yield "hidden kept", _with_files(form, form.data(MARKUP, keep_hidden=True))
+    yield "all fields", _with_files(form, form.data(MARKUP, keep_hidden=False))
+    if one_at_a_time:
+        for name, kind, _value in form.fields:
+            if kind not in ("hidden", "file", "submit") and name != "csrfmiddlewaretoken":
+                data = {field: value for field, _kind, value in form.fields if _kind != "file"}
+                yield f"only {name}", _with_files(form, {**data, name: MARKUP})
+
+
+def _with_files(form, data: dict) -> dict:
+    for name, kind, _value in form.fields:
+        if kind == "file":
+            data[name] = SimpleUploadedFile(
+                f"{PATH_MARKUP}.csv", f"e-post;namn\n{MARKUP};{MARKUP}\n".encode()
             )
+    return data
 
 
 @pytest.mark.parametrize("route", routes(), ids=str)
