@@ -139,6 +139,7 @@ def django_setup(options: argparse.Namespace, sink: SinkProcess) -> None:
             "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
             "DEBUG": "0",
             "SECRET_KEY": "bench-only-secret-key-for-a-throwaway-database-0123456789",
+            "EMAIL_HASH_KEY": "bench-only-address-hash-key-of-its-own-0123456789",
             "SITE_URL": "https://lansnytt.example.org",
             "CACHE_KEY_PREFIX": "lansnytt-bench",
             "DJANGO_SETTINGS_MODULE": "lansnytt.settings",

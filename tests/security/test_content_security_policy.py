@@ -94,12 +94,17 @@ def test_it_tells_caches_not_to_store_the_admins_privacy_export(world, client):
 
 
 def test_it_tells_caches_not_to_store_a_subscribers_own_export(world, client):
-    from subscribers.tokens import PREFERENCES, token_make
+    from subscribers.tokens import privacy_token_make
 
     subscriber = world["subscriber"]
-    token = token_make(purpose=PREFERENCES, subscriber_id=subscriber.pk, email=subscriber.email)
+    # The export is handed out only through the one-time link mailed to the address.
+    token = privacy_token_make(
+        privacy_request_id=world["privacy_request"].pk,
+        subscriber_id=subscriber.pk,
+        email=subscriber.email,
+    )
 
-    response = client.post(f"/prenumeration/{token}/mina-uppgifter.csv")
+    response = client.post(f"/mina-uppgifter/{token}/", {"file_format": "csv"})
 
     assert response["Content-Type"].startswith("text/csv")
     assert "no-store" in response["Cache-Control"]
