@@ -27,7 +27,10 @@ from django.utils import timezone
 
 from .models import Delivery, DeliveryStatus
 
-# Records waiting to be written at most; the sender blocks when the writer falls behind.
+# Records not yet written at most, counting those the writer is writing: the sender blocks
+# when the writer falls behind. With the one message whose record the sender is waiting to
+# hand over, QUEUE_LENGTH + 1 bounds the messages a killed batch leaves accepted (250) but
+# unrecorded, which are the only ones sent twice after a crash.
 QUEUE_LENGTH = 8
 
 
@@ -191,7 +194,10 @@ class InlineRecorder:
 
 class ThreadRecorder:
     def __init__(self) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LENGTH)
+        self._queue: queue.Queue = queue.Queue()
+        # A slot is held from submit until the record is written, not only while it waits:
+        # a bounded queue alone would let the writer hold a whole group besides a full queue.
+        self._slots = threading.BoundedSemaphore(QUEUE_LENGTH)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="delivery-recorder", daemon=True)
         self._thread.start()
@@ -215,7 +221,9 @@ class ThreadRecorder:
                 except BaseException as error:  # handed to the sending thread
                     self._error = error
                 finally:
-                    for _record in records:
+                    for record in records:
+                        if record is not None:
+                            self._slots.release()
                         self._queue.task_done()
                 if None in records:
                     return
@@ -242,6 +250,7 @@ class ThreadRecorder:
     def submit(self, record) -> None:
         if self._error is not None:
             raise self._error
+        self._slots.acquire()
         self._queue.put(record)
 
     def drain(self) -> None:
