@@ -205,8 +205,9 @@ SEND_TRANSPORT_RETRY_SECONDS = env.float("SEND_TRANSPORT_RETRY_SECONDS", default
 SEND_PARALLEL_BATCHES = env.int("SEND_PARALLEL_BATCHES", default=8)
 # Messages per minute across all workers (kept in Redis); 0 means unlimited.
 SEND_RATE_PER_MINUTE = env.int("SEND_RATE_PER_MINUTE", default=0)
-# A claimed row that is not recorded within this time is taken back by the sweeper.
-DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=600)
+# A batch's lease on its claimed rows; its heartbeat renews it every third of this. Rows of a
+# killed worker are taken back by the sweeper once it lapses (worker/leases.py).
+DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=30)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 # Transient failures wait base, 2×base, 4×base ... seconds before the next attempt.
 DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)
@@ -217,7 +218,7 @@ DISPATCH_FAILURE_WINDOW = env.int("DISPATCH_FAILURE_WINDOW", default=50)
 DISPATCH_FAILURE_WINDOW_MIN = env.int("DISPATCH_FAILURE_WINDOW_MIN", default=20)
 DISPATCH_FAILURE_RATIO = env.float("DISPATCH_FAILURE_RATIO", default=0.5)
 # How often celery beat runs the sweeper and starts due scheduled dispatches.
-SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60)
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=10)
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {
         "task": "worker.tasks.deliveries_sweep_task",

@@ -2,8 +2,9 @@
 
 Use the `smtp_server` fixture. Point the sending pipeline at `smtp_server.url` (EMAIL_URL) or
 Django's mail API at it with `smtp_server.django_settings()`. It can answer chosen recipients
-with a 4xx once or a 5xx always, be slow, or hold every conversation at RCPT (to freeze
-workers mid-dispatch), and it offers PIPELINING as production mail servers do.
+with a 4xx once or a 5xx always, be slow, or hold every conversation at MAIL, RCPT or the end
+of DATA (to freeze workers mid-dispatch), and it offers PIPELINING as production mail servers
+do.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ class SmtpRecorder:
         self.fail_data_once: dict[str, str] = {}  # address → reply to the end of DATA, once
         self.delay = 0.0
         self.attempts: dict[str, int] = {}
-        # Once this many messages are accepted, RCPT waits until `release()`: the test then
-        # knows every worker is mid-conversation and nothing is between 250 and its record.
+        # Once this many messages are accepted, the `hold_at` command (MAIL, RCPT or the end
+        # of DATA) waits until `release()`: the test then knows where every worker is in its
+        # conversation. A client that dies while held gets no reply, and a held DATA whose
+        # client is gone is discarded (aiosmtpd cancels the handler), as a real server does.
         self.hold_after: int | None = None
+        self.hold_at = "RCPT"
         self.held = 0
         self.host = "127.0.0.1"
         self.port = 0
@@ -49,14 +53,27 @@ class SmtpRecorder:
         session.host_name = hostname
         return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
+    async def _hold(self, command: str) -> None:
+        if self.hold_at != command:
+            return
+        if self.hold_after is not None and len(self.received) >= self.hold_after:
+            self.held += 1
+            try:
+                while self.hold_after is not None:
+                    await asyncio.sleep(0.01)
+            finally:
+                self.held -= 1
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        await self._hold("MAIL")
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.hold_after is not None and len(self.received) >= self.hold_after:
-            self.held += 1
-            while self.hold_after is not None:
-                await asyncio.sleep(0.01)
-            self.held -= 1
+        await self._hold("RCPT")
         with self.lock:
             self.attempts[address] = self.attempts.get(address, 0) + 1
             if address in self.fail_always:
@@ -67,6 +84,7 @@ class SmtpRecorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        await self._hold("DATA")
         with self.lock:
             for address in envelope.rcpt_tos:
                 if address in self.fail_data_once:

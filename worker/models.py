@@ -141,6 +141,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(_("försök"), default=0)
     next_attempt_at = models.DateTimeField(_("nästa försök"), null=True, blank=True)
     claimed_until = models.DateTimeField(_("reserverad till"), null=True, blank=True)
+    # Which batch holds the claim: a batch renews and records only rows with its own token,
+    # so a row the sweeper took back (and maybe handed to another batch) is out of its reach.
+    claim_token = models.UUIDField(_("reservation"), null=True, blank=True)
     last_error = models.CharField(_("senaste fel"), max_length=1000, blank=True)
     smtp_reply = models.CharField(_("svar från e-postservern"), max_length=1000, blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)

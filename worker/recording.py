@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +27,10 @@ from django.utils import timezone
 
 from .models import Delivery, DeliveryStatus
 
-# Records waiting to be written at most; the sender blocks when the writer falls behind.
+# Records not yet written at most, counting those the writer is writing: the sender blocks
+# when the writer falls behind. With the one message whose record the sender is waiting to
+# hand over, QUEUE_LENGTH + 1 bounds the messages a killed batch leaves accepted (250) but
+# unrecorded, which are the only ones sent twice after a crash.
 QUEUE_LENGTH = 8
 
 
@@ -38,6 +42,7 @@ class ClaimedDelivery:
     email: str
     name: str
     language: str
+    claim: uuid.UUID  # the batch's claim token: every write below is limited to it
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,13 @@ def records_sent_write(records: list[SentRecord]) -> None:
     if not records:
         return
     if connection.vendor == "postgresql":
-        rows = ", ".join(["(%s::bigint, %s, %s, %s, %s::timestamptz)"] * len(records))
+        rows = ", ".join(["(%s::bigint, %s::uuid, %s, %s, %s, %s::timestamptz)"] * len(records))
         parameters = [
             value
             for record in records
             for value in (
                 record.delivery.id,
+                record.delivery.claim,
                 record.delivery.email,
                 record.reply,
                 record.message_id,
@@ -85,6 +91,7 @@ def records_sent_write(records: list[SentRecord]) -> None:
                     record.sent_at,
                     record.sent_at,
                     record.delivery.id,
+                    record.delivery.claim.hex,
                 )
                 for record in records
             ],
@@ -94,24 +101,31 @@ def records_sent_write(records: list[SentRecord]) -> None:
 _RECORDS_SENT_SQL = (
     "UPDATE worker_delivery AS d SET status = 'sent', email = v.email, smtp_reply = v.reply, "
     "message_id = v.message_id, sent_at = v.sent_at, finished_at = v.sent_at, "
-    "claimed_until = NULL, last_error = '' "
-    "FROM (VALUES {rows}) AS v(id, email, reply, message_id, sent_at) "
-    "WHERE d.id = v.id AND d.status = 'sending'"
+    "claimed_until = NULL, claim_token = NULL, last_error = '' "
+    "FROM (VALUES {rows}) AS v(id, claim, email, reply, message_id, sent_at) "
+    "WHERE d.id = v.id AND d.status = 'sending' AND d.claim_token = v.claim"
 )
 _RECORD_SENT_SQL = (
     "UPDATE worker_delivery SET status = %s, email = %s, smtp_reply = %s, message_id = %s, "
-    "sent_at = %s, finished_at = %s, claimed_until = NULL, last_error = '' "
-    "WHERE id = %s AND status = 'sending'"
+    "sent_at = %s, finished_at = %s, claimed_until = NULL, claim_token = NULL, last_error = '' "
+    "WHERE id = %s AND status = 'sending' AND claim_token = %s"
 )
 
 
+def _own(delivery: ClaimedDelivery):
+    return Delivery.objects.filter(
+        pk=delivery.id, status=DeliveryStatus.SENDING, claim_token=delivery.claim
+    )
+
+
 def record_failed(delivery: ClaimedDelivery, *, error: str, reply: str = "") -> None:
-    Delivery.objects.filter(pk=delivery.id, status=DeliveryStatus.SENDING).update(
+    _own(delivery).update(
         status=DeliveryStatus.FAILED,
         last_error=error[:1000],
         smtp_reply=reply[:1000],
         finished_at=timezone.now(),
         claimed_until=None,
+        claim_token=None,
     )
 
 
@@ -125,30 +139,27 @@ def record_transient(delivery: ClaimedDelivery, *, error: str) -> None:
         record_failed(delivery, error=f"{error} (efter {delivery.attempts} försök)")
         return
     delay = settings.DELIVERY_RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
-    Delivery.objects.filter(pk=delivery.id, status=DeliveryStatus.SENDING).update(
+    _own(delivery).update(
         status=DeliveryStatus.QUEUED,
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
         last_error=error[:1000],
         claimed_until=None,
+        claim_token=None,
     )
 
 
-def deliveries_release(*, ids: list[int], cancelled: bool = False) -> int:
+def deliveries_release(*, ids: list[int], claim: uuid.UUID, cancelled: bool = False) -> int:
     """Give back claimed rows that were never tried (pause, cancel, lost connection)."""
     if not ids:
         return 0
-    return Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING).update(
+    return Delivery.objects.filter(
+        id__in=ids, status=DeliveryStatus.SENDING, claim_token=claim
+    ).update(
         status=DeliveryStatus.CANCELLED if cancelled else DeliveryStatus.QUEUED,
         attempts=F("attempts") - 1,
         claimed_until=None,
+        claim_token=None,
         finished_at=timezone.now() if cancelled else None,
-    )
-
-
-def claims_extend(ids: list[int]) -> None:
-    # A slow batch (a low send rate) keeps its claims alive so the sweeper leaves them alone.
-    Delivery.objects.filter(id__in=ids, status=DeliveryStatus.SENDING).update(
-        claimed_until=timezone.now() + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS)
     )
 
 
@@ -183,7 +194,10 @@ class InlineRecorder:
 
 class ThreadRecorder:
     def __init__(self) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_LENGTH)
+        self._queue: queue.Queue = queue.Queue()
+        # A slot is held from submit until the record is written, not only while it waits:
+        # a bounded queue alone would let the writer hold a whole group besides a full queue.
+        self._slots = threading.BoundedSemaphore(QUEUE_LENGTH)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="delivery-recorder", daemon=True)
         self._thread.start()
@@ -207,7 +221,9 @@ class ThreadRecorder:
                 except BaseException as error:  # handed to the sending thread
                     self._error = error
                 finally:
-                    for _record in records:
+                    for record in records:
+                        if record is not None:
+                            self._slots.release()
                         self._queue.task_done()
                 if None in records:
                     return
@@ -234,6 +250,7 @@ class ThreadRecorder:
     def submit(self, record) -> None:
         if self._error is not None:
             raise self._error
+        self._slots.acquire()
         self._queue.put(record)
 
     def drain(self) -> None:

@@ -2,23 +2,25 @@
 
 The order of events for one row is what makes the pipeline crash-safe:
 
-1. claim: queued → sending with `claimed_until` in the near future (one UPDATE per batch);
+1. claim: queued → sending with a claim token of the batch and a short lease (one UPDATE per
+   batch), renewed by a heartbeat while the batch lives (see leases.py);
 2. send: MAIL/RCPT/DATA on the batch's connection;
-3. record: sending → sent, only after the server's 250 (one UPDATE per row).
+3. record: sending → sent, only after the server's 250 (the recorder's group commit), and only
+   while the row still carries the batch's token.
 
-A worker that dies between 1 and 3 leaves rows in "sending" whose claim expires; the sweeper
-puts them back in the queue. The only window for a duplicate is between the server's 250 and
-the UPDATE in 3, a few milliseconds per message, and a retried message repeats its
-Message-ID so that receiving systems can recognise it.
+A worker that dies between 1 and 3 leaves rows in "sending" whose lease lapses within
+DELIVERY_CLAIM_SECONDS; the sweeper puts them back in the queue. The only window for a
+duplicate is between the server's 250 and the UPDATE in 3: per batch at most the records
+waiting in the recorder (QUEUE_LENGTH), the one it is writing and the one the sender holds.
+A retried message repeats its Message-ID so that receiving systems can recognise it.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import time
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,6 +31,7 @@ from subscribers.mailable import mail_refusal
 from subscribers.mailable import suppressed as mail_suppressed
 from subscribers.services_bounce import subscriber_mark_bounced
 
+from .leases import lease_make, lease_until
 from .message import AddressNotSendable, MessageTemplate
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .outgoing import message_build, message_send, message_template_for, recipient_make
@@ -36,7 +39,6 @@ from .ratelimit import SendRate
 from .recording import (
     ClaimedDelivery,
     SentRecord,
-    claims_extend,
     deliveries_release,
     record_failed,
     record_transient,
@@ -58,6 +60,7 @@ class BatchResult:
     tried: int = 0  # rows handed to the server (or failed here); the rest were never tried
     transport_down: bool = False  # the mail server could not be reached
     stopped: bool = False  # the dispatch is not sending (paused, cancelled, done)
+    lease_lost: bool = False  # renewals failed; the rest was left to the sweeper
 
 
 def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
@@ -70,6 +73,7 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
     cost of a claim does not grow with the size of the list.
     """
     now = timezone.now()
+    claim = uuid.uuid4()
     with transaction.atomic():
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
@@ -97,14 +101,17 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
             reason = mail_refusal(status=status, channel=channel, suppressed=sup)
             if reason is None:
                 claimed.append(
-                    ClaimedDelivery(row_id, attempts + 1, subscriber_id, email, name, language)
+                    ClaimedDelivery(
+                        row_id, attempts + 1, subscriber_id, email, name, language, claim
+                    )
                 )
             else:
                 skipped.setdefault(reason, []).append(row_id)
         if claimed:
             Delivery.objects.filter(id__in=[row.id for row in claimed]).update(
                 status=DeliveryStatus.SENDING,
-                claimed_until=now + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS),
+                claimed_until=lease_until(),
+                claim_token=claim,
                 attempts=F("attempts") + 1,
                 finished_at=None,
             )
@@ -137,10 +144,22 @@ def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> Ba
     if not claimed:
         return result
     rate = rate or SendRate()
+    claim = claimed[0].claim
+    lease = lease_make(ids=[row.id for row in claimed], claim=claim)
+    try:
+        _batch_run(dispatch, claimed, lease, rate, result)
+    finally:
+        # Last: the lease must outlive every record the recorder still had to write.
+        lease.close()
+    return result
+
+
+def _batch_run(dispatch, claimed, lease, rate, result: BatchResult) -> None:
+    claim = claimed[0].claim
     transport = transport_make()
     recorder = recorder_make()
     try:
-        _batch_send(dispatch, claimed, transport, recorder, rate, result)
+        _batch_send(dispatch, claimed, transport, recorder, rate, result, lease)
         recorder.drain()
     except BaseException:
         # Anything unexpected: give the rows never tried back now rather than after the claim
@@ -151,17 +170,16 @@ def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> Ba
         try:
             recorder.drain()
         finally:
-            deliveries_release(ids=[row.id for row in claimed[result.tried :]])
+            deliveries_release(ids=[row.id for row in claimed[result.tried :]], claim=claim)
         raise
     finally:
         recorder.close()
         transport.close()
-    return result
 
 
-def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResult) -> None:
+def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResult, lease) -> None:
     templates: dict[str, MessageTemplate] = {}
-    claims_renewed = time.monotonic()
+    claim = claimed[0].claim
     reconnects = 0
     for index, delivery in enumerate(claimed):
         if index and index % settings.SEND_STATUS_CHECK_EVERY == 0:
@@ -169,16 +187,17 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             if status != DispatchStatus.SENDING:
                 rest = [row.id for row in claimed[index:]]
                 result.released += deliveries_release(
-                    ids=rest, cancelled=status == DispatchStatus.CANCELLED
+                    ids=rest, claim=claim, cancelled=status == DispatchStatus.CANCELLED
                 )
                 result.stopped = True
                 return
-        # Checked before every message, not every few: under a low send rate a handful of
-        # messages can take longer than a claim lasts, and an expired claim would let the
-        # sweeper hand these rows to another worker while this one still sends them.
-        if time.monotonic() - claims_renewed > settings.DELIVERY_CLAIM_SECONDS / 3:
-            claims_extend([row.id for row in claimed[index:]])
-            claims_renewed = time.monotonic()
+        # Checked before every message (a clock read, no query): once the lease may have
+        # lapsed, the sweeper may hand these rows to another worker, so no further message
+        # of this batch goes out; the rows are swept back when the lease runs out.
+        lease.tick()
+        if not lease.usable():
+            result.lease_lost = result.stopped = True
+            return
         template = templates.get(delivery.language)
         if template is None:
             template = templates[delivery.language] = message_template_for(
@@ -229,7 +248,9 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             if reconnects > 1:
                 # The server is not there; the rest waits for the next batch, which must not
                 # come at once (see batches.delivery_batch_run).
-                result.released += deliveries_release(ids=[row.id for row in claimed[index + 1 :]])
+                result.released += deliveries_release(
+                    ids=[row.id for row in claimed[index + 1 :]], claim=claim
+                )
                 result.transport_down = True
                 return
             continue

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,7 @@ from subscribers.selectors import segments_resolve
 
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .planning import dispatch_plan
-from .tasks import delivery_batch_send_task, dispatch_start_task
+from .tasks import dispatch_start_task
 
 logger = logging.getLogger(__name__)
 
@@ -263,22 +264,24 @@ def deliveries_sweep() -> SweepResult:
     """
 
     now = timezone.now()
-    expired = Q(status=DeliveryStatus.SENDING, claimed_until__lt=now)
+    # The database's clock, the one the leases were set with (see worker/leases.py).
+    expired = Q(status=DeliveryStatus.SENDING, claimed_until__lt=Now())
     # A row whose worker died on every attempt (a message that crashes it) must not loop
     # forever: after the last attempt it fails, saying why.
     Delivery.objects.filter(expired, attempts__gte=settings.DELIVERY_MAX_ATTEMPTS).update(
         status=DeliveryStatus.FAILED,
         claimed_until=None,
+        claim_token=None,
         finished_at=now,
         last_error=_("Arbetaren avbröts under varje försök."),
     )
     requeued = (
         Delivery.objects.filter(expired)
         .exclude(dispatch__status=DispatchStatus.CANCELLED)
-        .update(status=DeliveryStatus.QUEUED, claimed_until=None)
+        .update(status=DeliveryStatus.QUEUED, claimed_until=None, claim_token=None)
     )
     Delivery.objects.filter(expired, dispatch__status=DispatchStatus.CANCELLED).update(
-        status=DeliveryStatus.CANCELLED, claimed_until=None, finished_at=now
+        status=DeliveryStatus.CANCELLED, claimed_until=None, claim_token=None, finished_at=now
     )
     finished = nudged = 0
     for dispatch_id in Dispatch.objects.filter(status=DispatchStatus.SENDING).values_list(
@@ -292,7 +295,8 @@ def deliveries_sweep() -> SweepResult:
         busy = Delivery.objects.filter(dispatch_id=dispatch_id, status=DeliveryStatus.SENDING)
         due = next_attempt_due(dispatch_id=dispatch_id)
         if due is not None and due <= timezone.now() and not busy.exists():
-            delivery_batch_send_task.delay(dispatch_id)
+            # The same fan-out as a start: after a crash the rest goes out in parallel again.
+            dispatch_start_task.delay(dispatch_id)
             nudged += 1
     return SweepResult(requeued=requeued, finished=finished, dispatches_nudged=nudged)
 

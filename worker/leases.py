@@ -1,0 +1,108 @@
+"""A batch's lease on the rows it claimed: short, and kept alive by a heartbeat.
+
+A claim lasts DELIVERY_CLAIM_SECONDS (30 s by default) from its last renewal, so the rows of
+a killed worker are free again within seconds, not minutes. A live batch renews its lease
+every third of that from a thread of its own, in one UPDATE for the whole batch, so a slow
+SMTP reply or a slow send rate cannot let it lapse. The renewal touches only rows carrying the
+batch's claim token: a row the sweeper took back, and perhaps handed to another batch, is
+never extended by the old one.
+
+The sending loop asks `usable()` before each message. If renewals have failed for two thirds
+of the lease (the database is out of reach from this worker), it stops before handing the
+server another message: the sweeper may soon give those rows to another worker, and two live
+workers must never send the same row. Times are the database's clock (`Now()`), the same
+clock the sweeper compares with, so clock drift between machines does not shorten a lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models.functions import Now
+
+from .models import Delivery, DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+
+def lease_until():
+    """The expression for a lease that runs from now (database time)."""
+    return Now() + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS)
+
+
+def claims_renew(*, ids: list[int], claim: uuid.UUID) -> int:
+    """Extend the lease of the batch's own rows still being sent, in one statement."""
+    return Delivery.objects.filter(
+        id__in=ids, status=DeliveryStatus.SENDING, claim_token=claim
+    ).update(claimed_until=lease_until())
+
+
+class _Lease:
+    def __init__(self, *, ids: list[int], claim: uuid.UUID) -> None:
+        self.ids = ids
+        self.claim = claim
+        self.renewed_at = time.monotonic()  # the claim itself set the first lease
+        self.interval = settings.DELIVERY_CLAIM_SECONDS / 3
+
+    def usable(self) -> bool:
+        return time.monotonic() - self.renewed_at < self.interval * 2
+
+    def _renew(self) -> None:
+        started = time.monotonic()
+        try:
+            claims_renew(ids=self.ids, claim=self.claim)
+        except Exception:
+            # Leave the connection for the next try to reopen; usable() says when it is late.
+            logger.warning("renewing the lease of claim %s failed", self.claim, exc_info=True)
+            connection.close()
+            return
+        self.renewed_at = started
+
+
+class InlineLease(_Lease):
+    """Renewed by the sending loop (SQLite, the embedded default: one writer only)."""
+
+    def tick(self) -> None:
+        if time.monotonic() - self.renewed_at > self.interval:
+            self._renew()
+
+    def close(self) -> None:
+        pass
+
+
+class ThreadLease(_Lease):
+    """Renewed by a heartbeat thread with its own connection, whatever the loop is doing."""
+
+    def __init__(self, *, ids: list[int], claim: uuid.UUID) -> None:
+        super().__init__(ids=ids, claim=claim)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="delivery-lease", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            while not self._stop.wait(self.interval):
+                self._renew()
+        finally:
+            thread_connection.close()
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def lease_make(*, ids: list[int], claim: uuid.UUID) -> InlineLease | ThreadLease:
+    if connection.vendor == "postgresql":
+        return ThreadLease(ids=ids, claim=claim)
+    return InlineLease(ids=ids, claim=claim)
