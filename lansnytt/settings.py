@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "accounts",
+    "audit",
     "subscribers",
     "newsletter",
     "printing",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # After authentication: the signals that record changes of rights ask it who is acting.
+    "audit.context.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication, django-otp and messages, which both use.
     "accounts.sessions.StaffSessionLimitsMiddleware",
