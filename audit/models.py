@@ -39,6 +39,8 @@ class AuditAction(models.TextChoices):
     SUPPRESSION_ADD = "suppression_add", _("Adress spärrad")
     SUPPRESSION_REMOVE = "suppression_remove", _("Spärr borttagen")
     AUDIT_EXPORT = "audit_export", _("Export av granskningsloggen")
+    ACCOUNT_UNLOCK = "account_unlock", _("Inloggning upplåst")
+    SESSIONS_END = "sessions_end", _("Sessioner avslutade")
 
 
 class ActorKind(models.TextChoices):

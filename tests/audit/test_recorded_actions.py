@@ -342,3 +342,31 @@ def test_it_keeps_every_entry_when_the_actor_account_is_deleted(staff_client):
     entry = the_entry(AuditAction.ISSUE_STATUS)
     assert (entry.actor_id, entry.actor_label) == (editor_id, "redaktörer")
     assert AuditEntry.objects.filter(actor_id=editor_id).count() >= 2  # login and status
+
+
+def test_it_names_the_uploader_of_an_admin_import_run_as_a_job(staff_client):
+    from subscribers.importing.jobs import import_job_create, import_job_run
+
+    _client, administrator = staff_client(ADMINISTRATORS)
+    content = (
+        "e-post;namn;organisation;typ;kommun;adress;postnummer;postort;kanal;segment\n"
+        f"{READER_EMAIL};Maja Ek;;;;;;;email;\n"
+        "fel@@example.se;Fel Adress;;;;;;;email;\n"
+    ).encode()
+    good = content.rsplit(b"fel@@", 1)[0]
+    for upload, filename in ((content, "med-fel.csv"), (good, "kontakter.csv")):
+        job = import_job_create(
+            content=upload,
+            filename=filename,
+            segment_slugs=[],
+            update=False,
+            dry_run=False,
+            staff_user=administrator,
+            language="sv",
+        )
+        import_job_run(job_id=job.pk)
+
+    entry = the_entry(AuditAction.IMPORT)  # the file with an error wrote nothing
+    assert entry.actor_id == administrator.pk
+    assert entry.object_label == "kontakter.csv"
+    assert entry.detail["created"] == 1

@@ -4,6 +4,7 @@ naming who did it; a failed login's entry never holds the password typed."""
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -143,3 +144,24 @@ def test_it_records_a_superuser_made_on_the_command_line(monkeypatch):
     assert entry.object_label == "chef"
     assert entry.detail["is_superuser"] == {"before": False, "after": True}
     assert User.objects.get(username="chef").is_superuser
+
+
+def _user_action(client, action: str, user):
+    return client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": action, "_selected_action": [str(user.pk)]},
+    )
+
+
+def test_it_records_an_unlock_and_the_end_of_sessions_by_the_administrator(superuser_client):
+    client, superuser = superuser_client
+    editor = staff_make(username="redaktor")
+    admin_login(Client(), username="redaktor", password="fel-1")
+
+    _user_action(client, "unlock_action", editor)
+    _user_action(client, "sessions_end_action", editor)
+
+    unlock, ended = the_entry(AuditAction.ACCOUNT_UNLOCK), the_entry(AuditAction.SESSIONS_END)
+    for entry in (unlock, ended):
+        assert (entry.actor_id, entry.object_id) == (superuser.pk, str(editor.pk))
+    assert unlock.detail == {"attempts": 1}
