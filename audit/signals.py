@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db.models.signals import m2m_changed, pre_save
+from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.dispatch import receiver
 
 from .context import current_actor
@@ -75,29 +75,33 @@ def _permissions(sender, instance, action, reverse, model, pk_set, **kwargs) -> 
     )
 
 
-@receiver(pre_save, sender=User, dispatch_uid="audit_user_flags")
+_FLAGS = ("is_staff", "is_superuser")
+
+
+@receiver(pre_save, sender=User, dispatch_uid="audit_user_flags_before")
+def _status_flags_before(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
+    # Remembered before the save, recorded after it: a save that fails leaves no entry.
+    if raw or (update_fields is not None and not set(update_fields) & set(_FLAGS)):
+        return  # loaddata, or a save of other fields (the login's last_login)
+    before = User.objects.filter(pk=instance.pk).values(*_FLAGS).first() if instance.pk else None
+    instance._audit_flags_before = before or dict.fromkeys(_FLAGS, False)
+
+
+@receiver(post_save, sender=User, dispatch_uid="audit_user_flags")
 def _status_flags(sender, instance, raw=False, **kwargs) -> None:
-    if raw:
-        return  # loaddata
-    before = (
-        User.objects.filter(pk=instance.pk).values("is_staff", "is_superuser").first()
-        if instance.pk
-        else None
-    )
-    before = before or {"is_staff": False, "is_superuser": False}
+    before = instance.__dict__.pop("_audit_flags_before", None)
+    if raw or before is None:
+        return
     changed = {
         flag: {"before": before[flag], "after": getattr(instance, flag)}
-        for flag in ("is_staff", "is_superuser")
+        for flag in _FLAGS
         if before[flag] != getattr(instance, flag)
     }
-    if not changed:
-        return
-    # A new account has no id yet: it is named by its username.
-    audit_record(
-        action=AuditAction.STATUS_FLAGS_CHANGE,
-        actor=current_actor.get(),
-        object_type=User._meta.label_lower,
-        object_id=instance.pk or "",
-        label=instance.get_username(),
-        detail=changed,
-    )
+    if changed:
+        audit_record(
+            action=AuditAction.STATUS_FLAGS_CHANGE,
+            actor=current_actor.get(),
+            target=instance,
+            label=instance.get_username(),
+            detail=changed,
+        )
