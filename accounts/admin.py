@@ -73,7 +73,7 @@ class StaffUserAdmin(SuperuserOnlyFieldsMixin, UserAdmin):
         description=_("Avsluta användarnas sessioner (logga ut överallt)"), permissions=["change"]
     )
     def sessions_end_action(self, request, queryset):
-        ended = sum(user_sessions_end(user=user) for user in queryset)
+        ended = sum(user_sessions_end(user=user, actor=request.user) for user in queryset)
         self.message_user(
             request,
             ngettext("%(count)d session avslutades.", "%(count)d sessioner avslutades.", ended)

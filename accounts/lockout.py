@@ -7,6 +7,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import render
 
+from audit.models import AuditAction
+from audit.services import audit_record
+
 from .models import User
 
 log = logging.getLogger("axes.unlock")
@@ -21,6 +24,9 @@ def user_unlock(*, user: User, by: User | None = None) -> int:
         by.get_username() if by else "a command",
         user.get_username(),
         removed,
+    )
+    audit_record(
+        action=AuditAction.ACCOUNT_UNLOCK, actor=by, target=user, detail={"attempts": removed}
     )
     return removed
 

@@ -22,6 +22,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record
+
 from .models import User
 
 LOGIN_AT_SESSION_KEY = "accounts_login_at"
@@ -86,7 +89,7 @@ def _login_at(request: HttpRequest) -> datetime | None:
         return None
 
 
-def user_sessions_end(*, user: User) -> int:
+def user_sessions_end(*, user: User, actor=None) -> int:
     """End every session of `user` (logged out everywhere); returns how many ended.
 
     The database session backend has no index by user, so this reads the live sessions;
@@ -97,4 +100,7 @@ def user_sessions_end(*, user: User) -> int:
         if session.get_decoded().get("_auth_user_id") == str(user.pk)
     ]
     Session.objects.filter(pk__in=ended).delete()
+    audit_record(
+        action=AuditAction.SESSIONS_END, actor=actor, target=user, detail={"sessions": len(ended)}
+    )
     return len(ended)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "accounts",
+    "audit",
     "subscribers",
     "newsletter",
     "printing",
@@ -75,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "lansnytt.middleware.PersonalPagesNotStored",
+    # After authentication: the signals that record changes of rights ask it who is acting.
+    "audit.context.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication, django-otp and messages, which both use.
     "accounts.sessions.StaffSessionLimitsMiddleware",

@@ -61,7 +61,7 @@ class IssueAdmin(admin.ModelAdmin):
     def mark_ready(self, request: HttpRequest, queryset: QuerySet[Issue]) -> None:
         for issue in queryset:
             try:
-                issue_mark_ready(issue=issue)
+                issue_mark_ready(issue=issue, actor=request.user)
             except (IssueNotReady, IssueTransitionError) as error:
                 self.message_user(request, f"{issue}: {error}", messages.ERROR)
             else:

@@ -124,7 +124,7 @@ def send_test(request: HttpRequest, issue_id: int) -> HttpResponse:
     issue = _issue_for(request, issue_id, change=True)
     emails = request.POST.get("emails", "").replace(",", "\n").split()
     try:
-        sent = issue_send_test(issue=issue, emails=emails)
+        sent = issue_send_test(issue=issue, emails=emails, actor=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except RenderingError as error:
@@ -142,13 +142,13 @@ def transition(request: HttpRequest, issue_id: int) -> HttpResponse:
     action = request.POST.get("action")
     try:
         if action == "ready":
-            issue_mark_ready(issue=issue)
+            issue_mark_ready(issue=issue, actor=request.user)
             messages.success(request, _("Numret är markerat som klart."))
         elif action == "publish":
-            issue_publish(issue=issue)
+            issue_publish(issue=issue, actor=request.user)
             messages.success(request, _("Numret är publicerat i arkivet."))
         elif action == "reopen":
-            issue_reopen(issue=issue)
+            issue_reopen(issue=issue, actor=request.user)
             messages.success(request, _("Numret är ett utkast igen."))
         else:
             messages.error(request, _("Okänd åtgärd."))

@@ -5,6 +5,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record
+
 from .models import Article, Issue, IssueStatus
 from .preflight import issue_preflight
 from .testsend import test_sender
@@ -22,7 +25,7 @@ class IssueTransitionError(Exception):
     """The requested status change is not allowed from the issue's current status."""
 
 
-def issue_mark_ready(*, issue: Issue) -> Issue:
+def issue_mark_ready(*, issue: Issue, actor=None) -> Issue:
     """draft → ready, only when every pre-flight check passes (raises IssueNotReady)."""
     if issue.status != IssueStatus.DRAFT:
         raise IssueTransitionError(
@@ -32,27 +35,35 @@ def issue_mark_ready(*, issue: Issue) -> Issue:
     failures = [failure for check in issue_preflight(issue=issue) for failure in check.failures]
     if failures:
         raise IssueNotReady(failures)
-    return _issue_status_set(issue=issue, expected=IssueStatus.DRAFT, status=IssueStatus.READY)
+    return _issue_status_set(
+        issue=issue, expected=IssueStatus.DRAFT, status=IssueStatus.READY, actor=actor
+    )
 
 
-def issue_publish(*, issue: Issue) -> Issue:
+def issue_publish(*, issue: Issue, actor=None) -> Issue:
     """ready → published: the issue and its articles appear in the public archive and feed."""
     if issue.status != IssueStatus.READY:
         raise IssueTransitionError(_("Bara klara nummer kan publiceras."))
-    if issue.publication_date is None:
-        issue.publication_date = timezone.localdate()
-        issue.save(update_fields=["publication_date", "updated_at"])
-    return _issue_status_set(issue=issue, expected=IssueStatus.READY, status=IssueStatus.PUBLISHED)
+    with transaction.atomic():
+        if issue.publication_date is None:
+            issue.publication_date = timezone.localdate()
+            issue.save(update_fields=["publication_date", "updated_at"])
+        return _issue_status_set(
+            issue=issue, expected=IssueStatus.READY, status=IssueStatus.PUBLISHED, actor=actor
+        )
 
 
-def issue_reopen(*, issue: Issue) -> Issue:
+def issue_reopen(*, issue: Issue, actor=None) -> Issue:
     """ready → draft, for changes after the checklist passed."""
     if issue.status != IssueStatus.READY:
         raise IssueTransitionError(_("Bara klara nummer kan göras om till utkast."))
-    return _issue_status_set(issue=issue, expected=IssueStatus.READY, status=IssueStatus.DRAFT)
+    return _issue_status_set(
+        issue=issue, expected=IssueStatus.READY, status=IssueStatus.DRAFT, actor=actor
+    )
 
 
-def _issue_status_set(*, issue: Issue, expected: str, status: str) -> Issue:
+@transaction.atomic
+def _issue_status_set(*, issue: Issue, expected: str, status: str, actor) -> Issue:
     # Conditional update: two editors pressing the button at once change the status once.
     changed = Issue.objects.filter(pk=issue.pk, status=expected).update(
         status=status, updated_at=timezone.now()
@@ -60,6 +71,12 @@ def _issue_status_set(*, issue: Issue, expected: str, status: str) -> Issue:
     if not changed:
         raise IssueTransitionError(_("Numrets status ändrades samtidigt av någon annan."))
     issue.refresh_from_db()
+    audit_record(
+        action=AuditAction.ISSUE_STATUS,
+        actor=actor,
+        target=issue,
+        detail={"from": expected, "to": status},
+    )
     return issue
 
 
@@ -85,14 +102,14 @@ def article_move(*, article: Article, direction: str) -> Article:
     return article
 
 
-def issue_send_test(*, issue: Issue, emails: list[str]) -> int:
+def issue_send_test(*, issue: Issue, emails: list[str], actor=None) -> int:
     """Send the issue as readers will get it to the given addresses; returns how many went out.
 
     The message is built and sent by the sending pipeline's own code, so a test shows exactly
     what readers will get (headers, links, DKIM). Addresses are checked first; a refusal by
     the mail server is reported with its reply.
     """
-    results = test_sender()(issue=issue, emails=emails)
+    results = test_sender()(issue=issue, emails=emails, actor=actor)
     refused = [result for result in results if not result.ok]
     if refused:
         raise ValidationError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -26,7 +26,9 @@ class TestSendResult:
 
 
 class TestSender(Protocol):
-    def __call__(self, *, issue: Issue, emails: Iterable[str]) -> list[TestSendResult]: ...
+    def __call__(
+        self, *, issue: Issue, emails: Iterable[str], actor: Any = None
+    ) -> list[TestSendResult]: ...
 
 
 _sender: TestSender | None = None

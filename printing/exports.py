@@ -18,7 +18,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
-from subscribers.exporting import excel_csv_writer, formula_escape
+from audit.models import AuditAction
+from audit.services import audit_record
+from lansnytt.excel import excel_csv_writer, formula_escape
 
 from .lists import PrintLine, PrintList
 
@@ -289,10 +291,25 @@ WRITERS: dict[str, Callable[[PrintList], bytes]] = {
 }
 
 
-def print_list_export(print_list: PrintList, export_format: str) -> bytes:
+def print_list_export(print_list: PrintList, export_format: str, *, actor=None) -> bytes:
+    """The list in the format; every export hands out addresses, so each leaves an audit entry
+    (the file is built first: a failed export hands out nothing)."""
     if export_format not in WRITERS:
         raise ValueError(f"unknown format {export_format!r}; choose one of {', '.join(FORMATS)}")
-    return WRITERS[export_format](print_list)
+    content = WRITERS[export_format](print_list)
+    audit_record(
+        action=AuditAction.PRINT_EXPORT,
+        actor=actor,
+        target=print_list.issue,
+        detail={
+            "format": export_format,
+            "rows": len(print_list.lines),
+            "copies": print_list.total_copies,
+            "final": print_list.is_final,
+            "segments": list(print_list.segment_slugs),
+        },
+    )
+    return content
 
 
 def export_filename(print_list: PrintList, export_format: str) -> str:

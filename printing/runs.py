@@ -31,6 +31,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from newsletter.models import Issue
 from subscribers.models import (
     PRINT_CHANNELS,
@@ -299,5 +301,17 @@ def print_run_finalise(
             segment_slugs=list(line.segment_slugs),
         )
         for line in [*draft.lines, *draft.to_fix]
+    )
+    audit_record(
+        action=AuditAction.PRINT_RUN_FINAL,
+        actor=user,
+        target=run,
+        detail={
+            "issue": issue.pk,
+            "copies": run.total_copies,
+            "lines": len(draft.lines),
+            "incomplete": len(draft.to_fix),
+            "segments": list(draft.segment_slugs),
+        },
     )
     return run

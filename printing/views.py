@@ -131,7 +131,8 @@ def print_run_download(request: HttpRequest, issue_slug: str, export_format: str
     except UnknownSegment as error:
         return bad_request(request, message=str(error))
     response = HttpResponse(
-        print_list_export(print_list, export_format), content_type=CONTENT_TYPES[export_format]
+        print_list_export(print_list, export_format, actor=request.user),
+        content_type=CONTENT_TYPES[export_format],
     )
     filename = export_filename(print_list, export_format)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

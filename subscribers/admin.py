@@ -22,7 +22,7 @@ from .admin_privacy import (
 )
 from .admin_widgets import AutocompleteSelectChecked
 from .consent import RequestOrigin, subscriber_staff_edit_log
-from .exporting import subscribers_csv_write, subscribers_exportable
+from .exporting import subscribers_csv_export
 from .models import (
     ConsentEvent,
     ConsentSource,
@@ -37,6 +37,7 @@ from .models import (
 )
 from .selectors import segment_member_count, segment_members, segments_with_rules
 from .services import subscriber_unsubscribe
+from .suppressions import suppression_add, suppression_remove
 from .validation import email_normalise
 
 
@@ -106,7 +107,7 @@ def subscribers_export_csv(modeladmin, request: HttpRequest, queryset: QuerySet[
     filename = f"prenumeranter-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     buffer = io.StringIO()
-    subscribers_csv_write(subscribers=subscribers_exportable(queryset), stream=buffer)
+    subscribers_csv_export(queryset=queryset, stream=buffer, actor=request.user)
     response.write(buffer.getvalue())
     return response
 
@@ -336,3 +337,14 @@ class SuppressionAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # After creation the entry is evidence; only its removal is possible.
         return ["email", "reason", "created_at"] if obj else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:  # every field is read-only after creation
+            suppression_add(suppression=obj, actor=request.user)
+
+    def delete_model(self, request, obj) -> None:
+        suppression_remove(suppression=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for suppression in queryset:
+            suppression_remove(suppression=suppression, actor=request.user)

@@ -1,40 +1,23 @@
 """CSV export of subscribers for staff: opens cleanly in Swedish Excel, safe to open at all.
 
 Semicolon-separated and UTF-8 with a byte order mark, because that is what Excel with Swedish
-regional settings reads without an import wizard. Cells that start like a formula are
-prefixed with an apostrophe so a hostile name such as `=HYPERLINK(...)` stays text (OWASP
-"CSV injection"). People with protected identity are never exported.
+regional settings reads without an import wizard. The writer and the formula escape are
+in `lansnytt.excel`. People with protected identity are never exported.
 """
 
-import csv
 from collections.abc import Iterable
 from typing import TextIO
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+# Re-exported: the writer moved to the project package so the audit trail can use it too.
+from audit.models import AuditAction
+from audit.services import audit_record
+from lansnytt.excel import excel_csv_writer, formula_escape
+
 from .models import Subscriber
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def formula_escape(value: object) -> object:
-    """Prefix text that a spreadsheet would run as a formula with an apostrophe.
-
-    Other values keep their type, so numbers stay numbers in XLSX.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def excel_csv_writer(stream: TextIO):
-    """A csv writer for Swedish Excel: byte order mark, semicolons, CRLF.
-
-    No "sep=;" line: it makes Excel ignore the byte order mark and garble å, ä and ö.
-    """
-    stream.write("\ufeff")
-    return csv.writer(stream, delimiter=";", lineterminator="\r\n")
 
 
 def subscribers_exportable(queryset: QuerySet[Subscriber]) -> QuerySet[Subscriber]:
@@ -97,4 +80,19 @@ def subscribers_csv_write(*, subscribers: Iterable[Subscriber], stream: TextIO) 
             continue  # also when a caller forgot subscribers_exportable()
         writer.writerow([formula_escape(value) for value in _row(subscriber)])
         count += 1
+    return count
+
+
+@transaction.atomic
+def subscribers_csv_export(*, queryset: QuerySet[Subscriber], stream: TextIO, actor=None) -> int:
+    """The staff export: the exportable subscribers of the queryset, and one audit entry
+    saying who took how many rows."""
+    count = subscribers_csv_write(subscribers=subscribers_exportable(queryset), stream=stream)
+    audit_record(
+        action=AuditAction.SUBSCRIBER_EXPORT,
+        actor=actor,
+        object_type=Subscriber._meta.label_lower,
+        label=_("prenumeranter (CSV)"),
+        detail={"rows": count},
+    )
     return count

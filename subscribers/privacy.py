@@ -14,6 +14,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import PersonViaLink, audit_record
 from lansnytt.generated_files import generated_files_forget
 
 from .consent import RequestOrigin, consent_event_log
@@ -21,6 +23,7 @@ from .exporting import excel_csv_writer, formula_escape
 from .models import (
     ConsentAction,
     ConsentEvent,
+    ConsentSource,
     CopyChangeRequest,
     CopyChangeRequestStatus,
     HashVersion,
@@ -89,17 +92,31 @@ def _deliveries(subscriber: Subscriber) -> list[dict[str, Any]]:
     )
 
 
+def _privacy_actor(*, origin: RequestOrigin, source: str):
+    """Who the audit trail names: the staff member, else the person through their link."""
+    if origin.staff_user is not None:
+        return origin.staff_user
+    return PersonViaLink() if source == ConsentSource.EMAIL else None
+
+
+@transaction.atomic
 def subscriber_export(
     *, subscriber: Subscriber, origin: RequestOrigin, source: str, detail: dict | None = None
 ) -> dict:
     """Everything held about the subscriber, and a consent event saying it was handed out
-    (with where the request came from, like every other event)."""
+    (with where the request came from, like every other event), and an audit entry."""
     consent_event_log(
         subscriber=subscriber,
         action=ConsentAction.EXPORT,
         source=source,
         origin=origin,
         detail=detail,
+    )
+    audit_record(
+        action=AuditAction.PERSONAL_DATA_EXPORT,
+        actor=_privacy_actor(origin=origin, source=source),
+        target=subscriber,
+        detail={"source": source, **(detail or {})},
     )
     subscriber = Subscriber.objects.select_related("organisation").get(pk=subscriber.pk)
     organisation = subscriber.organisation
@@ -228,6 +245,12 @@ def subscriber_erase(
             source=source,
             origin=origin,
             detail={"status_before": status_before, **(detail or {})},
+        )
+        audit_record(
+            action=AuditAction.ERASURE,
+            actor=_privacy_actor(origin=origin, source=source),
+            target=subscriber,
+            detail={"source": source, "status_before": status_before, **(detail or {})},
         )
         # After the commit, so that a rolled-back erasure leaves the files as they were. In
         # this process, not as a task: a task would put the address on the broker.

@@ -142,7 +142,7 @@ class DispatchAdmin(admin.ModelAdmin):
             if action == "resend":
                 result = dispatch_resend(dispatch=dispatch, created_by=request.user)
             else:
-                result = service(dispatch=dispatch)
+                result = service(dispatch=dispatch, actor=request.user)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             result = dispatch

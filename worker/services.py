@@ -20,6 +20,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from newsletter.models import Issue, IssueStatus
 from newsletter.services import issue_publish
 from subscribers.models import Segment
@@ -48,8 +50,14 @@ def dispatch_create(
     segment_slugs: Iterable[str] | None = None,
     created_by=None,
     scheduled_at: datetime | None = None,
+    actor=None,
 ) -> Dispatch:
-    """A dispatch of the issue to the segments (None: all segments), started unless scheduled."""
+    """A dispatch of the issue to the segments (None: all segments), started unless scheduled.
+
+    `actor` is who the audit trail names (a command line has no user); it defaults to
+    `created_by`.
+    """
+    actor = actor or created_by
     _issue_sendable_check(issue)
     segments = dispatch_segments_choose(segment_slugs or [])
     dispatch = Dispatch.objects.create(
@@ -59,18 +67,32 @@ def dispatch_create(
         scheduled_at=scheduled_at,
     )
     dispatch.segments.set(segments)
-    if scheduled_at is None or scheduled_at <= timezone.now():
-        dispatch_start(dispatch=dispatch)
+    started = scheduled_at is None or scheduled_at <= timezone.now()
+    if started:
+        _dispatch_start(dispatch=dispatch, actor=actor)
+    # One entry for the one thing the editor did; whether it started at once is in it.
+    audit_record(
+        action=AuditAction.DISPATCH_CREATE,
+        actor=actor,
+        target=dispatch,
+        detail={
+            "issue": issue.pk,
+            "segments": sorted(segment.slug for segment in segments) or "*",
+            "scheduled_at": scheduled_at.isoformat() if scheduled_at else None,
+            "started": started,
+        },
+    )
     return dispatch
 
 
 @transaction.atomic
-def dispatch_resend(*, dispatch: Dispatch, created_by=None) -> Dispatch:
+def dispatch_resend(*, dispatch: Dispatch, created_by=None, actor=None) -> Dispatch:
     """A deliberate second round of the same issue to the same segments.
 
     It gets the next round number, so its deliveries do not collide with earlier ones; a
     second ordinary dispatch keeps round 0 and therefore never mails anyone twice.
     """
+    actor = actor or created_by
     last_round = Dispatch.objects.filter(issue=dispatch.issue).aggregate(Max("round"))
     resend = Dispatch.objects.create(
         issue=dispatch.issue,
@@ -80,7 +102,13 @@ def dispatch_resend(*, dispatch: Dispatch, created_by=None) -> Dispatch:
         created_by=created_by,
     )
     resend.segments.set(dispatch.segments.all())
-    dispatch_start(dispatch=resend)
+    _dispatch_start(dispatch=resend, actor=actor)
+    audit_record(
+        action=AuditAction.DISPATCH_RESEND,
+        actor=actor,
+        target=resend,
+        detail={"resend_of": dispatch.pk, "round": resend.round},
+    )
     return resend
 
 
@@ -104,8 +132,14 @@ def _issue_sendable_check(issue: Issue) -> None:
 
 
 @transaction.atomic
-def dispatch_start(*, dispatch: Dispatch) -> Dispatch:
+def dispatch_start(*, dispatch: Dispatch, actor=None) -> Dispatch:
     """Plan the recipients (first start only) and hand the dispatch to the workers."""
+    _dispatch_start(dispatch=dispatch, actor=actor)
+    audit_record(action=AuditAction.DISPATCH_START, actor=actor, target=dispatch)
+    return dispatch
+
+
+def _dispatch_start(*, dispatch: Dispatch, actor) -> Dispatch:
     locked = Dispatch.objects.select_for_update().select_related("issue").get(pk=dispatch.pk)
     if locked.status != DispatchStatus.PLANNED:
         raise DispatchStateError(
@@ -117,7 +151,7 @@ def dispatch_start(*, dispatch: Dispatch) -> Dispatch:
     if locked.issue.status == IssueStatus.READY:
         # The email links to the issue's web version ("Visa i webbläsaren", "Läs mer"), so
         # the web version goes live when the first readers are mailed.
-        issue_publish(issue=locked.issue)
+        issue_publish(issue=locked.issue, actor=actor)
     now = timezone.now()
     Dispatch.objects.filter(pk=locked.pk).update(
         status=DispatchStatus.SENDING,
@@ -140,7 +174,7 @@ def _dispatch_transition(
     return bool(changed)
 
 
-def dispatch_pause(*, dispatch: Dispatch, reason: str = "") -> Dispatch:
+def dispatch_pause(*, dispatch: Dispatch, reason: str = "", actor=None) -> Dispatch:
     """Stop handing out batches; running batches stop within a few messages."""
     if not _dispatch_transition(
         dispatch=dispatch,
@@ -149,10 +183,16 @@ def dispatch_pause(*, dispatch: Dispatch, reason: str = "") -> Dispatch:
         reason=reason or _("Pausat av redaktör."),
     ):
         raise DispatchStateError(_("Bara ett utskick som skickas kan pausas."))
+    audit_record(
+        action=AuditAction.DISPATCH_PAUSE,
+        actor=actor,
+        target=dispatch,
+        detail={"reason": dispatch.status_reason},
+    )
     return dispatch
 
 
-def dispatch_resume(*, dispatch: Dispatch) -> Dispatch:
+def dispatch_resume(*, dispatch: Dispatch, actor=None) -> Dispatch:
     with transaction.atomic():
         if not _dispatch_transition(
             dispatch=dispatch,
@@ -161,11 +201,12 @@ def dispatch_resume(*, dispatch: Dispatch) -> Dispatch:
         ):
             raise DispatchStateError(_("Bara ett pausat utskick kan återupptas."))
         _enqueue_start(dispatch.pk)
+        audit_record(action=AuditAction.DISPATCH_RESUME, actor=actor, target=dispatch)
     return dispatch
 
 
 @transaction.atomic
-def dispatch_cancel(*, dispatch: Dispatch) -> Dispatch:
+def dispatch_cancel(*, dispatch: Dispatch, actor=None) -> Dispatch:
     """Stop for good: every row not yet sent stays unsent, and the reason says how many."""
     locked = Dispatch.objects.select_for_update().get(pk=dispatch.pk)
     if locked.is_final:
@@ -180,6 +221,12 @@ def dispatch_cancel(*, dispatch: Dispatch) -> Dispatch:
         status=DispatchStatus.CANCELLED, status_reason=reason, finished_at=now
     )
     dispatch.refresh_from_db()
+    audit_record(
+        action=AuditAction.DISPATCH_CANCEL,
+        actor=actor,
+        target=dispatch,
+        detail={"unsent": unsent + in_flight},
+    )
     return dispatch
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from newsletter.models import Issue
 from newsletter.testsend import TestSendResult
 from subscribers.models import Subscriber
@@ -41,7 +43,7 @@ def test_addresses_check(emails: Iterable[str]) -> list[str]:
     return addresses
 
 
-def dispatch_test_send(*, issue: Issue, emails: Iterable[str]) -> list[TestSendResult]:
+def dispatch_test_send(*, issue: Issue, emails: Iterable[str], actor=None) -> list[TestSendResult]:
     """Send the issue to the addresses as readers get it, with "[TEST] " before the subject.
 
     A test address that belongs to a subscriber gets that subscriber's own links, any other
@@ -73,4 +75,14 @@ def dispatch_test_send(*, issue: Issue, emails: Iterable[str]) -> list[TestSendR
                 results.append(TestSendResult(email=email, ok=True, reply=reply))
     finally:
         transport.close()
+    # Counts only: a test address may be a subscriber's, and the trail names no addresses.
+    audit_record(
+        action=AuditAction.TEST_SEND,
+        actor=actor,
+        target=issue,
+        detail={
+            "addresses": len(results),
+            "accepted": sum(1 for result in results if result.ok),
+        },
+    )
     return results

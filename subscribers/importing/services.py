@@ -2,7 +2,11 @@
 
 from collections.abc import Callable, Iterable
 
+from django.db import transaction
 from django.utils.translation import gettext as _
+
+from audit.models import AuditAction
+from audit.services import audit_record
 
 from ..models import ImportStage
 from .applying import import_plan, plan_apply
@@ -28,11 +32,13 @@ def subscribers_import(
     dry_run: bool = False,
     staff_user=None,
     progress: ImportProgress = _progress_ignored,
+    actor=None,
 ) -> ImportReport:
     """Validate the whole file; if it is clean and not a dry run, write it in one transaction.
 
     The file is read whole first, within the limits (`limits.py`), so a file over a limit is
     refused with that one error before any row is checked, and nothing is written.
+    A written import leaves one audit entry naming `actor` (default: `staff_user`).
     """
     report = ImportReport(dry_run=dry_run)
     progress(ImportStage.READING, 0, 0)
@@ -61,5 +67,21 @@ def subscribers_import(
     report.organisations_created = len(plan.new_organisations)
     if not dry_run:
         progress(ImportStage.WRITING, total, total)
-        plan_apply(plan=plan, filename=filename, staff_user=staff_user)
+        with transaction.atomic():
+            plan_apply(plan=plan, filename=filename, staff_user=staff_user)
+            audit_record(
+                action=AuditAction.IMPORT,
+                actor=actor or staff_user,
+                object_type="subscribers.import",
+                label=filename[:300],
+                detail={
+                    "filename": filename,
+                    "segments": sorted(segment_slugs),
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "skipped": len(report.skipped),
+                    "organisations_created": report.organisations_created,
+                },
+            )
     return report

@@ -154,6 +154,11 @@ class Suppression(models.Model):
     def __str__(self) -> str:
         return self.email or f"{self.email_hash[:12]}…"
 
+    @property
+    def audit_label(self) -> str:
+        # Named by the start of its hash, never the address (see audit.services.object_label).
+        return f"spärr {self.email_hash[:12]}…"
+
     def save(self, *args, **kwargs) -> None:
         if self.email and not self.email_hash:
             self.email_hash = email_hash(self.email)

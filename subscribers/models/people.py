@@ -129,6 +129,11 @@ class Subscriber(PostalAddress):
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
 
+    @property
+    def audit_label(self) -> str:
+        # The audit trail names a person by id only: it must outlive an erasure unchanged.
+        return f"prenumerant {self.pk}"
+
     def clean(self) -> None:
         super().clean()
         if self.email and self.status != SubscriberStatus.ERASED:

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from audit.services import command_line
 from lansnytt.generated_files import PRINT_EXPORTS, generated_dir
 from newsletter.models import Issue
 from printing.exports import (
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             or generated_dir(PRINT_EXPORTS) / export_filename(print_list, export_format)
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        content = print_list_export(print_list, export_format)
+        content = print_list_export(print_list, export_format, actor=command_line("export_print"))
         # Write whole or not at all: a half-written list must never reach the mailing house.
         partial = path.with_name(f".{path.name}.partial")
         partial.write_bytes(content)

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.services import command_line
 from subscribers.importing import subscribers_import
 from subscribers.importing.errors import ImportLimitExceeded
 from subscribers.importing.limits import ImportLimits
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             segment_slugs=segments,
             update=update,
             dry_run=dry_run,
+            actor=command_line("import_subscribers"),
         )
         lines = report.lines()
         if not report.ok:

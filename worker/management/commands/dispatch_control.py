@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.services import command_line
 from worker.models import Dispatch
 from worker.services import (
     dispatch_cancel,
@@ -11,11 +12,11 @@ from worker.services import (
 )
 
 ACTIONS = {
-    "pause": lambda dispatch: dispatch_pause(dispatch=dispatch),
-    "resume": lambda dispatch: dispatch_resume(dispatch=dispatch),
-    "cancel": lambda dispatch: dispatch_cancel(dispatch=dispatch),
-    "start": lambda dispatch: dispatch_start(dispatch=dispatch),
-    "resend": lambda dispatch: dispatch_resend(dispatch=dispatch),
+    "pause": lambda dispatch, actor: dispatch_pause(dispatch=dispatch, actor=actor),
+    "resume": lambda dispatch, actor: dispatch_resume(dispatch=dispatch, actor=actor),
+    "cancel": lambda dispatch, actor: dispatch_cancel(dispatch=dispatch, actor=actor),
+    "start": lambda dispatch, actor: dispatch_start(dispatch=dispatch, actor=actor),
+    "resend": lambda dispatch, actor: dispatch_resend(dispatch=dispatch, actor=actor),
 }
 
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         if dispatch is None:
             raise CommandError(f"Inget utskick med id {options['dispatch_id']}.")
         try:
-            result = ACTIONS[options["action"]](dispatch)
+            result = ACTIONS[options["action"]](dispatch, command_line("dispatch_control"))
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         self.stdout.write(

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from audit.services import command_line
 from newsletter.models import Issue
 from worker.models import DispatchStatus
 from worker.selectors import dispatch_progress
@@ -68,7 +69,10 @@ class Command(BaseCommand):
                 scheduled_at = timezone.make_aware(scheduled_at)
         try:
             dispatch = dispatch_create(
-                issue=issue, segment_slugs=options["segment"], scheduled_at=scheduled_at
+                issue=issue,
+                segment_slugs=options["segment"],
+                scheduled_at=scheduled_at,
+                actor=command_line("send_issue"),
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
@@ -89,7 +93,9 @@ class Command(BaseCommand):
 
     def _test_send(self, issue: Issue, emails: list[str]) -> None:
         try:
-            results = dispatch_test_send(issue=issue, emails=emails)
+            results = dispatch_test_send(
+                issue=issue, emails=emails, actor=command_line("send_issue --test")
+            )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
         for result in results:
