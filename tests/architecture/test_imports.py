@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("lansnytt", "accounts", "subscribers", "newsletter", "worker", "printing")
+APPS = ("lansnytt", "accounts", "audit", "subscribers", "newsletter", "worker", "printing")
 
 
 def _modules() -> dict[str, Path]:
