@@ -289,7 +289,12 @@ CONTENT_SECURITY_POLICY = {
 # The paths whose next segment is a subscriber's signed token (subscribers/urls.py). Every log
 # line that can print a path masks them (lansnytt/log_masking.py);
 # tests/project/test_log_masking.py fails when a token URL is missing here.
-SIGNED_LINK_PATHS = ["/prenumeration/", "/avregistrera/", "/prenumerera/bekrafta/"]
+SIGNED_LINK_PATHS = [
+    "/prenumeration/",
+    "/avregistrera/",
+    "/prenumerera/bekrafta/",
+    "/mina-uppgifter/",
+]
 _TOKENS_MASKED = ["signed_tokens_masked"]
 LOGGING = {
     "version": 1,

@@ -48,9 +48,20 @@ def _records_text(caplog) -> str:
 def test_it_masks_the_token_of_every_token_url_in_the_request_warning(route, caplog):
     assert route in TOKEN_PURPOSES, f"{route} takes a token: add its purpose there"
     subscriber = subscriber_make(email="anna.andersson@solna.se")
-    token = token_make(
-        purpose=TOKEN_PURPOSES[route], subscriber_id=subscriber.pk, email=subscriber.email
-    )
+    if TOKEN_PURPOSES[route] == "privacy":
+        from subscribers.models import PrivacyRequest, PrivacyRequestKind
+        from subscribers.tokens import privacy_token_make
+
+        request = PrivacyRequest.objects.create(
+            subscriber=subscriber, kind=PrivacyRequestKind.EXPORT
+        )
+        token = privacy_token_make(
+            privacy_request_id=request.pk, subscriber_id=subscriber.pk, email=subscriber.email
+        )
+    else:
+        token = token_make(
+            purpose=TOKEN_PURPOSES[route], subscriber_id=subscriber.pk, email=subscriber.email
+        )
     kwargs = {"token": token, **({"file_format": "json"} if route == "subscribers:export" else {})}
     path = reverse(route, kwargs=kwargs)
 

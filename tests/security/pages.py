@@ -27,6 +27,8 @@ TOKEN_PURPOSES = {
     "subscribers:erase": PREFERENCES,
     "subscribers:unsubscribe": UNSUBSCRIBE,
     "subscribers:privacy_request": PREFERENCES,
+    # The one-time link's token is made for a PrivacyRequest (subscribers.tokens.privacy_*).
+    "subscribers:privacy_link": "privacy",
 }
 
 
