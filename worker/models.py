@@ -154,6 +154,14 @@ class Delivery(models.Model):
         blank=True,
         help_text=_("När en studsrapport (DSN) kom tillbaka efter att servern tagit emot brevet."),
     )
+    # Set when the recipient reported the message as spam (an ARF feedback report or a
+    # provider's complaint webhook); the per-dispatch report counts these.
+    complained_at = models.DateTimeField(
+        _("klagomål"),
+        null=True,
+        blank=True,
+        help_text=_("När mottagaren anmälde brevet som skräppost (ARF-rapport eller webhook)."),
+    )
     finished_at = models.DateTimeField(_("avslutat"), null=True, blank=True)
 
     class Meta:

@@ -18,6 +18,7 @@ class ConsentAction(models.TextChoices):
     UNSUBSCRIBE = "unsubscribe", _("Avregistrering")
     IMPORT = "import", _("Import")
     BOUNCE = "bounce", _("Studs")
+    COMPLAINT = "complaint", _("Klagomål")
     EXPORT = "export", _("Utlämnande av data")
     ERASE = "erase", _("Radering")
     # Asked for through the preference link; carried out (EXPORT, ERASE) only through the
