@@ -131,3 +131,6 @@ class RoleGroupAdmin(SuperuserOnlyFieldsMixin, GroupAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or group_grantable(actor=request.user, group=obj))
+
+
+from . import admin_tokens  # noqa: E402,F401  (registers the API token admin)

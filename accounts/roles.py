@@ -49,7 +49,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMINISTRATORS: ["*"],
 }
 
-APP_LABELS = ("accounts", "audit", "subscribers", "newsletter", "printing", "worker")
+APP_LABELS = ("accounts", "audit", "subscribers", "newsletter", "printing", "worker", "webhooks")
 
 
 def role_groups_sync(apps=global_apps) -> None:

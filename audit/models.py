@@ -41,6 +41,10 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORT = "audit_export", _("Export av granskningsloggen")
     ACCOUNT_UNLOCK = "account_unlock", _("Inloggning upplåst")
     SESSIONS_END = "sessions_end", _("Sessioner avslutade")
+    API_TOKEN_CREATE = "api_token_create", _("API-nyckel skapad")
+    API_TOKEN_REVOKE = "api_token_revoke", _("API-nyckel återkallad")
+    WEBHOOK_ENDPOINT_CHANGE = "webhook_endpoint_change", _("Webhook-mottagare ändrad")
+    WEBHOOK_RESEND = "webhook_resend", _("Webhook skickad igen")
 
 
 class ActorKind(models.TextChoices):

@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "newsletter",
     "printing",
     "worker",
+    "webhooks",
+    "api",
+    # django-ninja: the API's browsable page, served from our own static files (no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +240,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscribers.tasks.pending_signups_purge_task",
         "schedule": 3600,
     },
+    # Webhook retries whose countdown task was lost (a broker restart) and expired claims.
+    "webhook-deliveries-sweep": {
+        "task": "webhooks.webhook_deliveries_sweep_task",
+        "schedule": 30,
+    },
 }
 # Optional address for mailto: unsubscribe requests in List-Unsubscribe; empty means none.
 LIST_UNSUBSCRIBE_MAILTO = env("LIST_UNSUBSCRIBE_MAILTO", default="")
@@ -254,6 +263,14 @@ LINK_CHECK_SECONDS_PER_LINK = env.float("LINK_CHECK_SECONDS_PER_LINK", default=5
 LINK_CHECK_SECONDS_TOTAL = env.float("LINK_CHECK_SECONDS_TOTAL", default=30)
 # At most this much of a page is read (the ranged GET asks for no more).
 LINK_CHECK_MAX_BYTES = env.int("LINK_CHECK_MAX_BYTES", default=65536)
+# One webhook attempt (connect, send, answer) may take this long; the receiver should answer
+# at once and do its work afterwards, as the Standard Webhooks guidance says.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+
+# --- The API (api/) --------------------------------------------------------------------
+# Requests per token (staff API) and per client address (content API); "<n>/<s|m|h|d>".
+API_TOKEN_RATE = env("API_TOKEN_RATE", default="120/m")
+API_ANONYMOUS_RATE = env("API_ANONYMOUS_RATE", default="600/m")
 
 # --- Security (production) ---------------------------------------------------------------
 if not DEBUG:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("subscribers.urls")),
     path("", include("printing.urls")),
     path("", include("newsletter.urls")),
+    path("", include("api.urls")),
 ]
 
 # SuspiciousOperation and the like: our own 400 page, which never quotes the request.

@@ -4,12 +4,14 @@ from datetime import datetime, time
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
+from .content import absolute_url, markdown_to_safe_html, media_url
 from .models import Article, Issue
 
 FEED_ISSUES = 20
@@ -61,3 +63,45 @@ class ArchiveFeed(Feed):
 
     def item_updateddate(self, item: Issue | Article) -> datetime:
         return item.updated_at
+
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def json_feed(request: HttpRequest) -> JsonResponse:
+    """The same entries as the Atom feed, as JSON Feed 1.1 (https://jsonfeed.org/version/1.1),
+    which many social-media schedulers and static-site tools read more easily than Atom."""
+    atom = ArchiveFeed()
+    items = []
+    for item in atom.items():
+        entry = {
+            "id": atom.item_guid(item),
+            "url": absolute_url(atom.item_link(item)),
+            "title": atom.item_title(item),
+            "summary": atom.item_description(item),
+            "date_published": atom.item_pubdate(item).isoformat(),
+            "date_modified": atom.item_updateddate(item).isoformat(),
+            "language": (item if isinstance(item, Issue) else item.issue).language,
+        }
+        if isinstance(item, Article):
+            entry["content_html"] = markdown_to_safe_html(item.body)
+            if item.image:
+                entry["image"] = media_url(item.image.name)
+        else:
+            entry["content_text"] = item.intro or item.title
+            if item.cover_image:
+                entry["image"] = media_url(item.cover_image.name)
+        items.append(entry)
+    feed = {
+        "version": JSON_FEED_VERSION,
+        "title": str(atom.title),
+        "description": str(atom.subtitle),
+        "home_page_url": absolute_url(atom.link()),
+        "feed_url": absolute_url(reverse("newsletter:json_feed")),
+        "language": "sv",
+        "authors": [{"name": settings.PUBLISHER_NAME, "url": settings.SITE_URL}],
+        "items": items,
+    }
+    response = JsonResponse(feed, json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/feed+json; charset=utf-8"
+    return response

@@ -1,5 +1,7 @@
 """Writes on issues and articles: status transitions, ordering, test sends."""
 
+from datetime import datetime, time
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -7,7 +9,10 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from webhooks.models import WebhookEvent
+from webhooks.services import webhook_event_emit
 
+from .content import absolute_url
 from .models import Article, Issue, IssueStatus
 from .preflight import issue_preflight
 from .testsend import test_sender
@@ -48,8 +53,40 @@ def issue_publish(*, issue: Issue, actor=None) -> Issue:
         if issue.publication_date is None:
             issue.publication_date = timezone.localdate()
             issue.save(update_fields=["publication_date", "updated_at"])
-        return _issue_status_set(
+        issue = _issue_status_set(
             issue=issue, expected=IssueStatus.READY, status=IssueStatus.PUBLISHED, actor=actor
+        )
+        _issue_published_announce(issue=issue)
+        return issue
+
+
+def _issue_published_announce(*, issue: Issue) -> None:
+    """issue.published, then article.published for each article, in the publishing
+    transaction: a publication that rolls back announces nothing."""
+    published = datetime.combine(issue.publication_date, time(8)).isoformat()
+    webhook_event_emit(
+        event=WebhookEvent.ISSUE_PUBLISHED,
+        data={
+            "issue": issue.slug,
+            "title": issue.title,
+            "language": issue.language,
+            "permalink": absolute_url(issue.get_absolute_url()),
+            "api_url": absolute_url(f"/api/v1/issues/{issue.slug}/"),
+            "published": published,
+        },
+    )
+    for article in issue.articles.order_by("position", "id"):
+        webhook_event_emit(
+            event=WebhookEvent.ARTICLE_PUBLISHED,
+            data={
+                "issue": issue.slug,
+                "article": article.slug,
+                "title": article.heading,
+                "lead": article.lead,
+                "permalink": absolute_url(article.get_absolute_url()),
+                "api_url": absolute_url(f"/api/v1/issues/{issue.slug}/articles/{article.slug}/"),
+                "published": published,
+            },
         )
 
 

@@ -2,7 +2,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from . import views
-from .feeds import ArchiveFeed
+from .feeds import ArchiveFeed, json_feed
 from .sitemaps import SITEMAPS
 
 app_name = "newsletter"
@@ -10,6 +10,7 @@ urlpatterns = [
     path("arkiv/", views.archive, name="archive"),
     # Before the issue route: "feed" is reserved and cannot be an issue slug (Issue.clean).
     path("arkiv/feed/", ArchiveFeed(), name="feed"),
+    path("arkiv/feed.json", json_feed, name="json_feed"),
     path("arkiv/<slug:issue_slug>/", views.issue, name="issue"),
     path("arkiv/<slug:issue_slug>/<slug:article_slug>/", views.article, name="article"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),

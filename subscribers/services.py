@@ -13,6 +13,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from webhooks.models import WebhookEvent
+from webhooks.services import webhook_event_emit
+
 from .consent import RequestOrigin, consent_event_log
 from .emails import subscriber_mail_send  # noqa: F401  (callers send triplets through here)
 from .models import (
@@ -342,6 +345,17 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: Reque
             email_hash=subscriber.email_hash,
             defaults={"email": subscriber.email, "reason": SuppressionReason.UNSUBSCRIBED},
         )
+        if changed:
+            # The address only to endpoints allowed personal data (a CRM that must stop too).
+            webhook_event_emit(
+                event=WebhookEvent.SUBSCRIBER_UNSUBSCRIBED,
+                data={"source": source, "unsubscribed_at": subscriber.unsubscribed_at.isoformat()},
+                personal_data={
+                    "subscriber": subscriber.pk,
+                    "email": subscriber.email,
+                    "name": subscriber.name,
+                },
+            )
     return changed
 
 

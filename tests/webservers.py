@@ -22,6 +22,7 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""  # what a POST carried (a webhook's payload)
 
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
@@ -78,7 +79,11 @@ def _handler_for(server: LoopbackHTTPServer) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             path = self.path.split("?", 1)[0]
-            server.requests.append(Seen(self.command, self.path, dict(self.headers.items())))
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(min(length, 1_000_000)) if self.command == "POST" else b""
+            server.requests.append(
+                Seen(self.command, self.path, dict(self.headers.items()), body)
+            )
             behaviour = server.routes.get(path, answer(404, b"saknas"))
             try:
                 behaviour(self)

@@ -26,9 +26,12 @@ from newsletter.models import Issue, IssueStatus
 from newsletter.services import issue_publish
 from subscribers.models import Segment
 from subscribers.selectors import segments_resolve
+from webhooks.models import WebhookEvent
+from webhooks.services import webhook_event_emit
 
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .planning import dispatch_plan
+from .selectors import dispatch_progress
 from .tasks import dispatch_start_task
 
 logger = logging.getLogger(__name__)
@@ -255,10 +258,32 @@ def dispatch_finish_if_complete(*, dispatch_id: int) -> bool:
         else DispatchStatus.DONE
     )
     reason = _("%(failed)d leveranser misslyckades.") % {"failed": failed} if failed else ""
-    return bool(
-        Dispatch.objects.filter(pk=dispatch_id, status=DispatchStatus.SENDING).update(
+    with transaction.atomic():
+        finished = Dispatch.objects.filter(pk=dispatch_id, status=DispatchStatus.SENDING).update(
             status=status, finished_at=timezone.now(), status_reason=reason
         )
+        if finished:
+            # Only the call that ended the dispatch announces it: exactly one event.
+            _dispatch_finished_announce(dispatch_id=dispatch_id)
+    return bool(finished)
+
+
+def _dispatch_finished_announce(*, dispatch_id: int) -> None:
+    dispatch = Dispatch.objects.select_related("issue").get(pk=dispatch_id)
+    progress = dispatch_progress(dispatch=dispatch)
+    webhook_event_emit(
+        event=WebhookEvent.DISPATCH_FINISHED,
+        data={
+            "dispatch": dispatch.pk,
+            "issue": dispatch.issue.slug,
+            "round": dispatch.round,
+            "status": dispatch.status,
+            "planned": progress.planned,
+            "sent": progress.sent,
+            "failed": progress.failed,
+            "skipped": progress.skipped,
+            "finished_at": dispatch.finished_at.isoformat() if dispatch.finished_at else None,
+        },
     )
 
 

@@ -73,11 +73,14 @@ def outbound_fetch(
     max_bytes: int,
     headers: dict[str, str] | None = None,
     max_redirects: int = 5,
+    body: bytes | None = None,
 ) -> OutboundResponse:
     """Fetch `url` through the guard within `deadline` seconds, redirects and all.
 
     Raises OutboundRefused before any connection for a URL (or a redirect to one) that must
-    not be fetched, and OutboundFailed when it could not be fetched in time.
+    not be fetched, and OutboundFailed when it could not be fetched in time. A `body` (a
+    webhook's payload) is sent with the first request only: a redirect is not followed with
+    it, so callers that send one pass max_redirects=0 and treat a redirect as a refusal.
     """
     watchdog = Watchdog(seconds=deadline)
     try:
@@ -88,16 +91,20 @@ def outbound_fetch(
             watchdog=watchdog,
             max_bytes=max_bytes,
             max_redirects=max_redirects,
+            body=body,
         )
     finally:
         watchdog.cancel()
 
 
-def _follow(url, *, method, headers, watchdog, max_bytes, max_redirects) -> OutboundResponse:
+def _follow(
+    url, *, method, headers, watchdog, max_bytes, max_redirects, body=None
+) -> OutboundResponse:
     visited: list[str] = []
     while True:
         target = _target(url, watchdog=watchdog)
-        response = exchange(target, method=method, headers=headers, watchdog=watchdog)
+        response = exchange(target, method=method, headers=headers, watchdog=watchdog, body=body)
+        body = None
         location = response.headers.get("Location")
         if response.status not in REDIRECT_STATUSES or not location:
             body, truncated = body_read(response, max_bytes=max_bytes, watchdog=watchdog)

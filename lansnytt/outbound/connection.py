@@ -112,7 +112,14 @@ class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
         return sock
 
 
-def exchange(target: Target, *, method: str, headers: dict[str, str], watchdog: Watchdog):
+def exchange(
+    target: Target,
+    *,
+    method: str,
+    headers: dict[str, str],
+    watchdog: Watchdog,
+    body: bytes | None = None,
+):
     """Send one request to a checked address of the target (the next one if a connection is
     refused) and return the urllib3 response with its body unread."""
     last_error: OutboundFailed | None = None
@@ -123,6 +130,7 @@ def exchange(target: Target, *, method: str, headers: dict[str, str], watchdog: 
                 method,
                 target.path,
                 headers=_request_headers(target, headers),
+                body=body,
                 preload_content=False,
                 decode_content=False,
             )
