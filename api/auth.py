@@ -51,11 +51,23 @@ class _ClientAddress:
         return client_ip(request)
 
 
-class TokenRateThrottle(_ClientAddress, AuthRateThrottle):
+class _RateFromSettings:
+    # The routers are built once, at import; the rate is read per request so that a changed
+    # setting (and a test's) takes effect without rebuilding them.
+    setting: str
+
     def __init__(self) -> None:
-        super().__init__(settings.API_TOKEN_RATE)
+        super().__init__(getattr(settings, self.setting))
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        self.rate = getattr(settings, self.setting)
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
 
 
-class AnonymousRateThrottle(_ClientAddress, AnonRateThrottle):
-    def __init__(self) -> None:
-        super().__init__(settings.API_ANONYMOUS_RATE)
+class TokenRateThrottle(_ClientAddress, _RateFromSettings, AuthRateThrottle):
+    setting = "API_TOKEN_RATE"
+
+
+class AnonymousRateThrottle(_ClientAddress, _RateFromSettings, AnonRateThrottle):
+    setting = "API_ANONYMOUS_RATE"

@@ -81,9 +81,7 @@ def _handler_for(server: LoopbackHTTPServer) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1_000_000)) if self.command == "POST" else b""
-            server.requests.append(
-                Seen(self.command, self.path, dict(self.headers.items()), body)
-            )
+            server.requests.append(Seen(self.command, self.path, dict(self.headers.items()), body))
             behaviour = server.routes.get(path, answer(404, b"saknas"))
             try:
                 behaviour(self)

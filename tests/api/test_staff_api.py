@@ -223,14 +223,17 @@ def test_a_read_token_cannot_write(client, administrator):
     assert not Subscriber.objects.exists()
 
 
-def test_it_limits_the_rate_per_token(client, administrator, settings):
-    from api.auth import TokenRateThrottle
-
-    # The throttle reads its rate when the API is built; measure the default one.
-    limit = TokenRateThrottle().num_requests
+@pytest.mark.parametrize("rate", ["default", "5/m"])
+def test_it_limits_the_rate_per_token(client, administrator, settings, rate):
+    if rate != "default":
+        settings.API_TOKEN_RATE = rate
+    limit = int(settings.API_TOKEN_RATE.split("/")[0])
     _, headers = _token(administrator, "dispatches:read")
+    _, other = _token(administrator, "dispatches:read")
 
     statuses = [client.get("/api/v1/dispatches/", **headers).status_code for _ in range(limit + 1)]
 
     assert statuses[:limit] == [200] * limit
     assert statuses[limit] == 429
+    # The budget is the token's own: another token of the same person is not affected.
+    assert client.get("/api/v1/dispatches/", **other).status_code == 200
