@@ -13,5 +13,15 @@ urlpatterns = [
     path("arkiv/feed.json", json_feed, name="json_feed"),
     path("arkiv/<slug:issue_slug>/", views.issue, name="issue"),
     path("arkiv/<slug:issue_slug>/<slug:article_slug>/", views.article, name="article"),
+    path(
+        "arkiv/<slug:issue_slug>/<slug:article_slug>/delningsbild.png",
+        views.article_share_card,
+        name="article_share_card",
+    ),
+    path(
+        "arkiv/<slug:issue_slug>/<slug:article_slug>/dela-pa-mastodon/",
+        views.article_share_mastodon,
+        name="article_share_mastodon",
+    ),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
 ]

@@ -107,6 +107,22 @@ def world(db, settings, tmp_path):
     privacy_request = PrivacyRequest.objects.create(
         subscriber=subscriber, kind=PrivacyRequestKind.EXPORT
     )
+    # The API's tokens and the webhooks' log, with markup wherever a person or a peer writes.
+    from accounts.api_tokens import api_token_create
+    from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    api_token_create(user=staff, name=f"CMS {MARKUP}", scopes=["dispatches:read"], actor=staff)
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://cms.example/hooks", description=MARKUP, events=["issue.published"]
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        message_id="msg_world",
+        event="issue.published",
+        payload={"data": MARKUP},
+        last_response=MARKUP,
+        last_error=MARKUP,
+    )
     return {
         "totp_device": totp_device,
         "import_job": import_job,

@@ -119,6 +119,9 @@ def _value(route: Route, parameter: str, world: dict):
         "id": world["staff"].pk,  # the user admin's password page
         "job_id": world["import_job"].pk,
         "pk": world["totp_device"].pk,  # django-otp's QR code and config pages
+        # The staff API (api/staff.py).
+        "subscriber_id": subscriber.pk,
+        "segment_slug": world["segment"].slug,
         "url": "finns-inte/",
         "path": "finns-inte.png",
     }
