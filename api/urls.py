@@ -12,7 +12,7 @@ api = NinjaAPI(
     description=(
         "Published issues and articles of Länsnytt, the magazine of Regionbibliotek "
         "Stockholm, for websites, blogs and social-media tools. Staff endpoints need a "
-        "personal API token with the right scope (Authorization: Bearer <token>)."
+        "personal API token with the right scope, sent as `Authorization: Bearer lnt_…`."
     ),
     urls_namespace="api",
     openapi_url="/openapi.json",
