@@ -75,7 +75,7 @@ class WebhookDeliveryStatus(models.TextChoices):
 class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint,
-        verbose_name=_("mottagare"),
+        verbose_name=_("webhook-mottagare"),
         on_delete=models.CASCADE,
         related_name="deliveries",
     )

@@ -149,7 +149,7 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="deliveries",
                         to="webhooks.webhookendpoint",
-                        verbose_name="mottagare",
+                        verbose_name="webhook-mottagare",
                     ),
                 ),
             ],
