@@ -41,6 +41,8 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORT = "audit_export", _("Export av granskningsloggen")
     ACCOUNT_UNLOCK = "account_unlock", _("Inloggning upplåst")
     SESSIONS_END = "sessions_end", _("Sessioner avslutade")
+    EMERGENCY_STOP = "emergency_stop", _("Nödstopp: alla utskick pausade")
+    EMERGENCY_RESUME = "emergency_resume", _("Nödstopp hävt: utskick återupptagna")
 
 
 class ActorKind(models.TextChoices):

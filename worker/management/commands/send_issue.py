@@ -3,12 +3,11 @@ import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from audit.services import command_line
 from newsletter.models import Issue
 from worker.models import DispatchStatus
+from worker.scheduling import schedule_parse, time_shown
 from worker.selectors import dispatch_progress
 from worker.services import dispatch_create
 from worker.testsend import dispatch_test_send
@@ -44,7 +43,12 @@ class Command(BaseCommand):
             help="Skicka bara ett testutskick till dessa adresser. Kan upprepas.",
         )
         parser.add_argument(
-            "--schedule", metavar="ISO_TIME", help="Starta vid denna tid, t.ex. 2026-03-01T08:00"
+            "--schedule",
+            metavar="ISO_TIME",
+            help=(
+                "Starta vid denna tid, t.ex. 2026-03-01T08:00 (Europe/Stockholm om ingen "
+                "tidszon anges). En tid som redan passerat vägras."
+            ),
         )
         parser.add_argument(
             "--wait", action="store_true", help="Visa förloppet tills utskicket är klart."
@@ -59,14 +63,10 @@ class Command(BaseCommand):
             return
         scheduled_at = None
         if options["schedule"]:
-            scheduled_at = parse_datetime(options["schedule"])
-            if scheduled_at is None:
-                raise CommandError(
-                    f"--schedule: {options['schedule']!r} är ingen tid (ISO 8601, "
-                    "t.ex. 2026-03-01T08:00)."
-                )
-            if timezone.is_naive(scheduled_at):
-                scheduled_at = timezone.make_aware(scheduled_at)
+            try:
+                scheduled_at = schedule_parse(options["schedule"])
+            except ValidationError as error:
+                raise CommandError("--schedule: " + " ".join(error.messages)) from error
         try:
             dispatch = dispatch_create(
                 issue=issue,
@@ -81,7 +81,7 @@ class Command(BaseCommand):
         if dispatch.status == DispatchStatus.PLANNED:
             self.stdout.write(
                 f"Utskick {dispatch.pk} av {issue.slug} till {segments} schemalagt till "
-                f"{timezone.localtime(scheduled_at):%Y-%m-%d %H:%M}."
+                f"{time_shown(scheduled_at)}."
             )
             return
         self.stdout.write(
