@@ -4,15 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_audit_entry_append_only_trigger'),
+        ("audit", "0002_audit_entry_append_only_trigger"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('login', 'Inloggning'), ('login_failed', 'Misslyckad inloggning'), ('role_change', 'Ändrade roller'), ('permission_change', 'Ändrade behörigheter'), ('status_flags_change', 'Ändrad personal- eller superanvändarstatus'), ('issue_status', 'Ändrad status för nummer'), ('dispatch_create', 'Utskick skapat'), ('dispatch_start', 'Utskick startat'), ('dispatch_pause', 'Utskick pausat'), ('dispatch_resume', 'Utskick återupptaget'), ('dispatch_cancel', 'Utskick avbrutet'), ('dispatch_resend', 'Omutskick skapat'), ('test_send', 'Testutskick'), ('import', 'Import av prenumeranter'), ('subscriber_export', 'Export av prenumeranter'), ('personal_data_export', 'Utlämnande av personuppgifter'), ('print_export', 'Export av tryckdata'), ('print_run_final', 'Upplaga fastställd'), ('erasure', 'Radering'), ('suppression_add', 'Adress spärrad'), ('suppression_remove', 'Spärr borttagen'), ('audit_export', 'Export av granskningsloggen'), ('account_unlock', 'Inloggning upplåst'), ('sessions_end', 'Sessioner avslutade'), ('emergency_stop', 'Nödstopp: alla utskick pausade'), ('emergency_resume', 'Nödstopp hävt: utskick återupptagna')], max_length=32, verbose_name='händelse'),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("login", "Inloggning"),
+                    ("login_failed", "Misslyckad inloggning"),
+                    ("role_change", "Ändrade roller"),
+                    ("permission_change", "Ändrade behörigheter"),
+                    ("status_flags_change", "Ändrad personal- eller superanvändarstatus"),
+                    ("issue_status", "Ändrad status för nummer"),
+                    ("dispatch_create", "Utskick skapat"),
+                    ("dispatch_start", "Utskick startat"),
+                    ("dispatch_pause", "Utskick pausat"),
+                    ("dispatch_resume", "Utskick återupptaget"),
+                    ("dispatch_cancel", "Utskick avbrutet"),
+                    ("dispatch_resend", "Omutskick skapat"),
+                    ("test_send", "Testutskick"),
+                    ("import", "Import av prenumeranter"),
+                    ("subscriber_export", "Export av prenumeranter"),
+                    ("personal_data_export", "Utlämnande av personuppgifter"),
+                    ("print_export", "Export av tryckdata"),
+                    ("print_run_final", "Upplaga fastställd"),
+                    ("erasure", "Radering"),
+                    ("suppression_add", "Adress spärrad"),
+                    ("suppression_remove", "Spärr borttagen"),
+                    ("audit_export", "Export av granskningsloggen"),
+                    ("account_unlock", "Inloggning upplåst"),
+                    ("sessions_end", "Sessioner avslutade"),
+                    ("emergency_stop", "Nödstopp: alla utskick pausade"),
+                    ("emergency_resume", "Nödstopp hävt: utskick återupptagna"),
+                ],
+                max_length=32,
+                verbose_name="händelse",
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('worker', '0004_delivery_complained_at'),
+        ("worker", "0004_delivery_complained_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dispatch',
-            name='emergency_stopped',
-            field=models.BooleanField(default=False, verbose_name='stoppat av nödstopp'),
+            model_name="dispatch",
+            name="emergency_stopped",
+            field=models.BooleanField(default=False, verbose_name="stoppat av nödstopp"),
         ),
     ]
