@@ -14,6 +14,7 @@ from subscribers.models import Segment
 
 from .emergency import dispatches_emergency_resume, dispatches_emergency_stop
 from .models import Delivery, Dispatch
+from .preview import dispatch_preview, resend_preview
 from .scheduling import schedule_check, time_shown
 from .selectors import dispatch_progress
 from .services import (
@@ -179,6 +180,16 @@ class DispatchAdmin(admin.ModelAdmin):
         if not request.user.has_perm("worker.send_dispatch"):
             raise PermissionDenied
         service, done = CONTROLS[action]
+        if action == "resend":
+            # A second round mails people again: its own confirmation, naming how many.
+            preview = resend_preview(dispatch=dispatch)
+            if request.POST.get("_confirmed_version") != preview.version:
+                return self._confirmation(
+                    request,
+                    preview=preview,
+                    changed="_confirmed_version" in request.POST,
+                    action=request.path,
+                )
         try:
             if action == "resend":
                 result = dispatch_resend(dispatch=dispatch, created_by=request.user)
@@ -190,6 +201,47 @@ class DispatchAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:worker_dispatch_change", args=[result.pk]))
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Creating a dispatch goes through a confirmation page with the counts it will send
+        (worker/preview.py); the confirmation names the rendering version it showed, and a
+        change to the issue in between shows the page again instead of sending."""
+        if request.method == "POST" and self.has_add_permission(request):
+            form = self.get_form(request, None)(request.POST, request.FILES)
+            if form.is_valid():
+                preview = dispatch_preview(
+                    issue=form.cleaned_data["issue"],
+                    segment_slugs=[segment.slug for segment in form.cleaned_data["segments"]],
+                )
+                confirmed = request.POST.get("_confirmed_version")
+                if confirmed != preview.version:
+                    return self._confirmation(
+                        request,
+                        preview=preview,
+                        changed=bool(confirmed),
+                        scheduled_at=form.cleaned_data.get("scheduled_at"),
+                        action=request.path,
+                    )
+        return super().add_view(request, form_url, extra_context)
+
+    def _confirmation(self, request, *, preview, changed=False, scheduled_at=None, action=""):
+        fields = [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name not in ("csrfmiddlewaretoken", "_confirmed_version", "confirmed")
+            for value in values
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Bekräfta utskicket"),
+            "opts": self.model._meta,
+            "preview": preview,
+            "changed": changed,
+            "scheduled": time_shown(scheduled_at) if scheduled_at else "",
+            "fields": fields,
+            "action": action,
+        }
+        return TemplateResponse(request, "admin/worker/dispatch/confirm.html", context)
 
     def emergency_view(self, request: HttpRequest):
         """The emergency stop: a page that says what it will hold, and one button."""

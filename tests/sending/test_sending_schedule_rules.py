@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.roles import EDITORS
 from audit.models import AuditEntry
+from tests.dispatching import dispatch_add_confirmed
 from tests.factories import segment_make, sendable_issue_make, staff_user_make, subscriber_make
 from worker.models import Delivery, Dispatch, DispatchStatus
 
@@ -142,7 +143,7 @@ def test_the_admin_refuses_a_wall_time_the_clocks_skip(editor_client, issue):
 def test_the_admin_schedules_a_future_time_and_names_its_zone(editor_client, issue):
     later = timezone.now() + timedelta(days=3)
 
-    response = editor_client.post(reverse("admin:worker_dispatch_add"), _admin_form(issue, later))
+    response = dispatch_add_confirmed(editor_client, _admin_form(issue, later))
 
     assert response.status_code == 302
     dispatch = Dispatch.objects.get()

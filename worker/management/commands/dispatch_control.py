@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.services import command_line
 from worker.emergency import dispatches_emergency_resume, dispatches_emergency_stop
 from worker.models import Dispatch
+from worker.preview import resend_preview
 from worker.services import (
     dispatch_cancel,
     dispatch_pause,
@@ -37,6 +38,12 @@ class Command(BaseCommand):
             help="Ett utskicks id och en åtgärd, eller med --all bara pause eller resume.",
         )
         parser.add_argument(
+            "--yes",
+            action="store_true",
+            help="Bekräfta en ny omgång (resend): utan den visas bara hur många som får numret "
+            "igen.",
+        )
+        parser.add_argument(
             "--all",
             action="store_true",
             help="Nödstopp: alla utskick som skickas (pause), eller de som nödstoppet pausade "
@@ -57,6 +64,16 @@ class Command(BaseCommand):
         dispatch = Dispatch.objects.filter(pk=int(words[0])).first()
         if dispatch is None:
             raise CommandError(f"Inget utskick med id {words[0]}.")
+        if words[1] == "resend":
+            # A second round mails people again: say how many, and send only when confirmed.
+            preview = resend_preview(dispatch=dispatch)
+            for line in preview.lines():
+                self.stdout.write(line)
+            if not options["yes"]:
+                raise CommandError(
+                    f"Ingen ny omgång skapad: {preview.second_time} personer skulle få numret "
+                    "för andra gången. Kör igen med --yes för att skicka."
+                )
         try:
             result = ACTIONS[words[1]](dispatch, command_line("dispatch_control"))
         except ValidationError as error:

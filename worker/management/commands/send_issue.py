@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.services import command_line
 from newsletter.models import Issue
 from worker.models import DispatchStatus
-from worker.scheduling import schedule_parse, time_shown
+from worker.preview import dispatch_preview
+from worker.scheduling import schedule_check, schedule_parse, time_shown
 from worker.selectors import dispatch_progress
 from worker.services import dispatch_create
 from worker.testsend import dispatch_test_send
@@ -53,6 +54,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--wait", action="store_true", help="Visa förloppet tills utskicket är klart."
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Visa mottagarna per segment, spärrade och redan nådda, utan att skapa något.",
+        )
 
     def handle(self, *args, **options) -> None:
         issue = Issue.objects.filter(slug=options["issue_slug"]).first()
@@ -67,6 +73,9 @@ class Command(BaseCommand):
                 scheduled_at = schedule_parse(options["schedule"])
             except ValidationError as error:
                 raise CommandError("--schedule: " + " ".join(error.messages)) from error
+        if options["dry_run"]:
+            self._dry_run(issue, options["segment"], scheduled_at)
+            return
         try:
             dispatch = dispatch_create(
                 issue=issue,
@@ -90,6 +99,22 @@ class Command(BaseCommand):
         )
         if options["wait"]:
             self._wait(dispatch)
+
+    def _dry_run(self, issue: Issue, segment_slugs: list[str], scheduled_at) -> None:
+        if scheduled_at is not None:
+            try:
+                schedule_check(scheduled_at)
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from error
+        try:
+            preview = dispatch_preview(issue=issue, segment_slugs=segment_slugs)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        for line in preview.lines():
+            self.stdout.write(line)
+        if scheduled_at is not None:
+            self.stdout.write(f"Schemalagt till: {time_shown(scheduled_at)}")
+        self.stdout.write("Provkörning: ingenting har skapats eller skickats.")
 
     def _test_send(self, issue: Issue, emails: list[str]) -> None:
         try:
