@@ -46,6 +46,9 @@ class AuditAction(models.TextChoices):
     WEBHOOK_ENDPOINT_CHANGE = "webhook_endpoint_change", _("Webhook-mottagare ändrad")
     WEBHOOK_RESEND = "webhook_resend", _("Webhook skickad igen")
 
+    EMERGENCY_STOP = "emergency_stop", _("Nödstopp: alla utskick pausade")
+    EMERGENCY_RESUME = "emergency_resume", _("Nödstopp hävt: utskick återupptagna")
+
 
 class ActorKind(models.TextChoices):
     USER = "user", _("Användare")

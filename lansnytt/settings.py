@@ -218,6 +218,9 @@ DELIVERY_CLAIM_SECONDS = env.int("DELIVERY_CLAIM_SECONDS", default=30)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=5)
 # Transient failures wait base, 2×base, 4×base ... seconds before the next attempt.
 DELIVERY_RETRY_BASE_SECONDS = env.int("DELIVERY_RETRY_BASE_SECONDS", default=60)
+# A schedule typed this many seconds in the past is still accepted (the time it takes to type
+# the command); anything earlier is refused (worker/scheduling.py).
+DISPATCH_SCHEDULE_TOLERANCE_SECONDS = env.int("DISPATCH_SCHEDULE_TOLERANCE_SECONDS", default=300)
 # A scheduled dispatch this long overdue waits for an editor instead of starting by itself.
 DISPATCH_SCHEDULE_DEADLINE_HOURS = env.int("DISPATCH_SCHEDULE_DEADLINE_HOURS", default=24)
 # Auto-pause when more than this share of the latest outcomes (at least the minimum) failed.

@@ -5,13 +5,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from subscribers.models import Segment
 
+from .emergency import dispatches_emergency_resume, dispatches_emergency_stop
 from .models import Delivery, Dispatch
+from .preview import dispatch_preview, resend_preview
+from .scheduling import schedule_check, time_shown
 from .selectors import dispatch_progress
 from .services import (
     dispatch_cancel,
@@ -44,6 +48,21 @@ class DispatchCreateForm(forms.ModelForm):
     class Meta:
         model = Dispatch
         fields = ["issue", "segments", "scheduled_at"]
+        help_texts = {
+            "scheduled_at": _(
+                "Tid i Europe/Stockholm. Tomt betyder att utskicket startar direkt. En tid "
+                "som redan passerat vägras."
+            )
+        }
+
+    def clean_scheduled_at(self):
+        # The admin's field has read the time in TIME_ZONE and refused one that does not
+        # exist or is ambiguous at a daylight-saving change; the past is refused here, with
+        # the same rule and words as send_issue (worker/scheduling.py).
+        scheduled_at = self.cleaned_data.get("scheduled_at")
+        if scheduled_at is not None:
+            schedule_check(scheduled_at)
+        return scheduled_at
 
     def clean(self):
         cleaned = super().clean()
@@ -53,10 +72,28 @@ class DispatchCreateForm(forms.ModelForm):
 
 @admin.register(Dispatch)
 class DispatchAdmin(admin.ModelAdmin):
-    list_display = ["id", "issue", "status", "planned_count", "scheduled_at", "created_at"]
+    list_display = ["id", "issue", "status", "planned_count", "scheduled", "created_at"]
     list_filter = ["status"]
     list_select_related = ["issue"]
     change_form_template = "admin/worker/dispatch/change_form.html"
+    change_list_template = "admin/worker/dispatch/change_list.html"
+
+    # Every time shown names its zone (CET/CEST), as send_issue and dispatch_status do.
+    @admin.display(description=_("skapat"), ordering="created_at")
+    def created(self, dispatch: Dispatch) -> str:
+        return time_shown(dispatch.created_at) if dispatch.created_at else "–"
+
+    @admin.display(description=_("schemalagt till"), ordering="scheduled_at")
+    def scheduled(self, dispatch: Dispatch) -> str:
+        return time_shown(dispatch.scheduled_at) if dispatch.scheduled_at else "–"
+
+    @admin.display(description=_("startat"), ordering="started_at")
+    def started(self, dispatch: Dispatch) -> str:
+        return time_shown(dispatch.started_at) if dispatch.started_at else "–"
+
+    @admin.display(description=_("avslutat"), ordering="finished_at")
+    def finished(self, dispatch: Dispatch) -> str:
+        return time_shown(dispatch.finished_at) if dispatch.finished_at else "–"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -75,10 +112,10 @@ class DispatchAdmin(admin.ModelAdmin):
             "status",
             "status_reason",
             "created_by",
-            "created_at",
-            "scheduled_at",
-            "started_at",
-            "finished_at",
+            "created",
+            "scheduled",
+            "started",
+            "finished",
             "planned_count",
         ]
 
@@ -122,6 +159,11 @@ class DispatchAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.control_view)),
                 name="worker_dispatch_control",
             ),
+            path(
+                "emergency-stop/",
+                self.admin_site.admin_view(self.emergency_view),
+                name="worker_dispatch_emergency",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -138,6 +180,16 @@ class DispatchAdmin(admin.ModelAdmin):
         if not request.user.has_perm("worker.send_dispatch"):
             raise PermissionDenied
         service, done = CONTROLS[action]
+        if action == "resend":
+            # A second round mails people again: its own confirmation, naming how many.
+            preview = resend_preview(dispatch=dispatch)
+            if request.POST.get("_confirmed_version") != preview.version:
+                return self._confirmation(
+                    request,
+                    preview=preview,
+                    changed="_confirmed_version" in request.POST,
+                    action=request.path,
+                )
         try:
             if action == "resend":
                 result = dispatch_resend(dispatch=dispatch, created_by=request.user)
@@ -149,6 +201,83 @@ class DispatchAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:worker_dispatch_change", args=[result.pk]))
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Creating a dispatch goes through a confirmation page with the counts it will send
+        (worker/preview.py); the confirmation names the rendering version it showed, and a
+        change to the issue in between shows the page again instead of sending."""
+        if request.method == "POST" and self.has_add_permission(request):
+            form = self.get_form(request, None)(request.POST, request.FILES)
+            if form.is_valid():
+                preview = dispatch_preview(
+                    issue=form.cleaned_data["issue"],
+                    segment_slugs=[segment.slug for segment in form.cleaned_data["segments"]],
+                )
+                confirmed = request.POST.get("_confirmed_version")
+                if confirmed != preview.version:
+                    return self._confirmation(
+                        request,
+                        preview=preview,
+                        changed=bool(confirmed),
+                        scheduled_at=form.cleaned_data.get("scheduled_at"),
+                        action=request.path,
+                    )
+        return super().add_view(request, form_url, extra_context)
+
+    def _confirmation(self, request, *, preview, changed=False, scheduled_at=None, action=""):
+        fields = [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name not in ("csrfmiddlewaretoken", "_confirmed_version", "confirmed")
+            for value in values
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Bekräfta utskicket"),
+            "opts": self.model._meta,
+            "preview": preview,
+            "changed": changed,
+            "scheduled": time_shown(scheduled_at) if scheduled_at else "",
+            "fields": fields,
+            "action": action,
+        }
+        return TemplateResponse(request, "admin/worker/dispatch/confirm.html", context)
+
+    def emergency_view(self, request: HttpRequest):
+        """The emergency stop: a page that says what it will hold, and one button."""
+        if not request.user.has_perm("worker.send_dispatch"):
+            raise PermissionDenied
+        if request.method == "POST":
+            if request.POST.get("action") == "pause":
+                held = dispatches_emergency_stop(actor=request.user)
+                self.message_user(
+                    request,
+                    _("Nödstopp: %(count)d utskick pausade.") % {"count": len(held)},
+                    messages.WARNING,
+                )
+            elif request.POST.get("action") == "resume":
+                resumed = dispatches_emergency_resume(actor=request.user)
+                self.message_user(
+                    request,
+                    _("%(count)d utskick återupptagna.") % {"count": len(resumed)},
+                    messages.SUCCESS,
+                )
+            else:
+                raise PermissionDenied
+            return HttpResponseRedirect(reverse("admin:worker_dispatch_emergency"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Nödstopp för alla utskick"),
+            "opts": self.model._meta,
+            "sending": Dispatch.objects.filter(status="sending").select_related("issue"),
+            "stopped": Dispatch.objects.filter(
+                status="paused", emergency_stopped=True
+            ).select_related("issue"),
+            "scheduled": Dispatch.objects.filter(
+                status="planned", scheduled_at__isnull=False
+            ).select_related("issue"),
+        }
+        return TemplateResponse(request, "admin/worker/dispatch/emergency.html", context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:

@@ -62,6 +62,9 @@ class Dispatch(models.Model):
     status_reason = models.CharField(_("orsak"), max_length=500, blank=True)
     # A scheduled dispatch found long overdue is held for an editor instead of starting.
     awaiting_editor = models.BooleanField(_("väntar på redaktör"), default=False)
+    # Paused by the emergency stop (worker/emergency.py): what "resume all" may resume, and
+    # nothing that an editor or the failure check paused on its own.
+    emergency_stopped = models.BooleanField(_("stoppat av nödstopp"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("skapat av"),

@@ -32,6 +32,8 @@ from webhooks.services import webhook_event_emit
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .planning import dispatch_plan
 from .selectors import dispatch_progress
+
+from .scheduling import schedule_check, time_shown
 from .tasks import dispatch_start_task
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ def dispatch_create(
     """
     actor = actor or created_by
     _issue_sendable_check(issue)
+    if scheduled_at is not None:
+        schedule_check(scheduled_at)
     segments = dispatch_segments_choose(segment_slugs or [])
     dispatch = Dispatch.objects.create(
         issue=issue,
@@ -203,6 +207,8 @@ def dispatch_resume(*, dispatch: Dispatch, actor=None) -> Dispatch:
             to_status=DispatchStatus.SENDING,
         ):
             raise DispatchStateError(_("Bara ett pausat utskick kan återupptas."))
+        # Resumed by hand: "resume all" after an emergency stop has nothing left to do here.
+        Dispatch.objects.filter(pk=dispatch.pk).update(emergency_stopped=False)
         _enqueue_start(dispatch.pk)
         audit_record(action=AuditAction.DISPATCH_RESUME, actor=actor, target=dispatch)
     return dispatch
@@ -390,7 +396,7 @@ def dispatches_start_due(*, now: datetime | None = None) -> list[Dispatch]:
                     "Starta det för hand om det fortfarande ska skickas."
                 )
                 % {
-                    "when": timezone.localtime(dispatch.scheduled_at).strftime("%Y-%m-%d %H:%M"),
+                    "when": time_shown(dispatch.scheduled_at),
                     "hours": settings.DISPATCH_SCHEDULE_DEADLINE_HOURS,
                 },
             )

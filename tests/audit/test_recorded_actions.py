@@ -15,6 +15,7 @@ from audit.models import ActorKind, AuditAction, AuditEntry
 from newsletter.models import IssueStatus
 from subscribers.models import Suppression, SuppressionReason
 from tests.audit.trail import entries, the_entry, trail_text
+from tests.dispatching import dispatch_add_confirmed
 from tests.factories import (
     article_make,
     issue_make,
@@ -85,7 +86,7 @@ def test_it_records_a_dispatch_created_in_the_admin_once_with_its_publication(st
     subscriber_make(email=READER_EMAIL, segments=[readers])
     issue = sendable_issue_make()
 
-    client.post(reverse("admin:worker_dispatch_add"), {"issue": issue.pk, "segments": [readers.pk]})
+    dispatch_add_confirmed(client, {"issue": issue.pk, "segments": [readers.pk]})
 
     dispatch = Dispatch.objects.get()
     entry = the_entry(AuditAction.DISPATCH_CREATE)
@@ -122,7 +123,7 @@ def test_it_names_the_command_line_and_os_user_for_dispatch_control():
     dispatch = Dispatch.objects.create(issue=sendable_issue_make())
 
     call_command("dispatch_control", str(dispatch.pk), "start", stdout=io.StringIO())
-    call_command("dispatch_control", str(dispatch.pk), "resend", stdout=io.StringIO())
+    call_command("dispatch_control", str(dispatch.pk), "resend", "--yes", stdout=io.StringIO())
 
     start = the_entry(AuditAction.DISPATCH_START)
     assert start.actor_kind == ActorKind.COMMAND

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.roles import EDITORS, role_groups_sync
+from tests.dispatching import dispatch_add_confirmed
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from worker.models import Dispatch, DispatchStatus
 
@@ -28,9 +29,7 @@ def test_it_creates_a_dispatch_from_the_admin_and_shows_its_progress(editor_clie
         subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
     issue = sendable_issue_make()
 
-    response = editor_client.post(
-        reverse("admin:worker_dispatch_add"), {"issue": issue.pk, "segments": [readers.pk]}
-    )
+    response = dispatch_add_confirmed(editor_client, {"issue": issue.pk, "segments": [readers.pk]})
 
     assert response.status_code == 302
     dispatch = Dispatch.objects.get()
@@ -47,9 +46,7 @@ def test_it_creates_a_dispatch_from_the_admin_and_shows_its_progress(editor_clie
 def test_it_pauses_and_cancels_with_the_admin_buttons(editor_client):
     readers = segment_make(slug="lasare")
     subscriber_make(email="lasare@example.se", segments=[readers])
-    editor_client.post(
-        reverse("admin:worker_dispatch_add"), {"issue": sendable_issue_make().pk, "segments": []}
-    )
+    dispatch_add_confirmed(editor_client, {"issue": sendable_issue_make().pk, "segments": []})
     dispatch = Dispatch.objects.get()
 
     editor_client.post(reverse("admin:worker_dispatch_control", args=[dispatch.pk, "pause"]))

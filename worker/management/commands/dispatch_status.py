@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from worker.models import Dispatch
+from worker.scheduling import time_shown
 from worker.selectors import dispatch_progress
 
 from ._progress import progress_line
@@ -26,8 +26,8 @@ class Command(BaseCommand):
             if not dispatches:
                 self.stdout.write("Inga utskick ännu.")
         for dispatch in dispatches:
-            when = timezone.localtime(dispatch.scheduled_at or dispatch.created_at)
-            self.stdout.write(f"{dispatch.pk}  {dispatch.issue.slug}  {when:%Y-%m-%d %H:%M}")
+            when = time_shown(dispatch.scheduled_at or dispatch.created_at)
+            self.stdout.write(f"{dispatch.pk}  {dispatch.issue.slug}  {when}")
             progress = dispatch_progress(dispatch=dispatch)
             self.stdout.write("    " + progress_line(progress))
             if progress.reason:

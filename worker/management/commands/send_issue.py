@@ -3,12 +3,12 @@ import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from audit.services import command_line
 from newsletter.models import Issue
 from worker.models import DispatchStatus
+from worker.preview import dispatch_preview
+from worker.scheduling import schedule_check, schedule_parse, time_shown
 from worker.selectors import dispatch_progress
 from worker.services import dispatch_create
 from worker.testsend import dispatch_test_send
@@ -44,10 +44,20 @@ class Command(BaseCommand):
             help="Skicka bara ett testutskick till dessa adresser. Kan upprepas.",
         )
         parser.add_argument(
-            "--schedule", metavar="ISO_TIME", help="Starta vid denna tid, t.ex. 2026-03-01T08:00"
+            "--schedule",
+            metavar="ISO_TIME",
+            help=(
+                "Starta vid denna tid, t.ex. 2026-03-01T08:00 (Europe/Stockholm om ingen "
+                "tidszon anges). En tid som redan passerat vägras."
+            ),
         )
         parser.add_argument(
             "--wait", action="store_true", help="Visa förloppet tills utskicket är klart."
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Visa mottagarna per segment, spärrade och redan nådda, utan att skapa något.",
         )
 
     def handle(self, *args, **options) -> None:
@@ -59,14 +69,13 @@ class Command(BaseCommand):
             return
         scheduled_at = None
         if options["schedule"]:
-            scheduled_at = parse_datetime(options["schedule"])
-            if scheduled_at is None:
-                raise CommandError(
-                    f"--schedule: {options['schedule']!r} är ingen tid (ISO 8601, "
-                    "t.ex. 2026-03-01T08:00)."
-                )
-            if timezone.is_naive(scheduled_at):
-                scheduled_at = timezone.make_aware(scheduled_at)
+            try:
+                scheduled_at = schedule_parse(options["schedule"])
+            except ValidationError as error:
+                raise CommandError("--schedule: " + " ".join(error.messages)) from error
+        if options["dry_run"]:
+            self._dry_run(issue, options["segment"], scheduled_at)
+            return
         try:
             dispatch = dispatch_create(
                 issue=issue,
@@ -81,7 +90,7 @@ class Command(BaseCommand):
         if dispatch.status == DispatchStatus.PLANNED:
             self.stdout.write(
                 f"Utskick {dispatch.pk} av {issue.slug} till {segments} schemalagt till "
-                f"{timezone.localtime(scheduled_at):%Y-%m-%d %H:%M}."
+                f"{time_shown(scheduled_at)}."
             )
             return
         self.stdout.write(
@@ -90,6 +99,22 @@ class Command(BaseCommand):
         )
         if options["wait"]:
             self._wait(dispatch)
+
+    def _dry_run(self, issue: Issue, segment_slugs: list[str], scheduled_at) -> None:
+        if scheduled_at is not None:
+            try:
+                schedule_check(scheduled_at)
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from error
+        try:
+            preview = dispatch_preview(issue=issue, segment_slugs=segment_slugs)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        for line in preview.lines():
+            self.stdout.write(line)
+        if scheduled_at is not None:
+            self.stdout.write(f"Schemalagt till: {time_shown(scheduled_at)}")
+        self.stdout.write("Provkörning: ingenting har skapats eller skickats.")
 
     def _test_send(self, issue: Issue, emails: list[str]) -> None:
         try:
