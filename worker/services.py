@@ -31,9 +31,8 @@ from webhooks.services import webhook_event_emit
 
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .planning import dispatch_plan
-from .selectors import dispatch_progress
-
 from .scheduling import schedule_check, time_shown
+from .selectors import dispatch_progress
 from .tasks import dispatch_start_task
 
 logger = logging.getLogger(__name__)
