@@ -98,23 +98,6 @@ class RedisServer:
         return redis.Redis(port=self.port).llen("celery")
 
 
-@pytest.fixture
-def redis_server(tmp_path):
-    """A Redis of the test's own, without persistence; `redis_server_persistent` keeps data."""
-    server = RedisServer(tmp_path, persistent=False)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def redis_server_persistent(tmp_path):
-    server = RedisServer(tmp_path, persistent=True)
-    server.start()
-    yield server
-    server.stop()
-
-
 def postgres_bindir() -> Path | None:
     """Where initdb and pg_ctl are: /usr/local/bin here, Debian's versioned directory on a
     machine that installed the postgresql package (CI)."""

@@ -31,6 +31,7 @@ from subscribers.mailable import mail_refusal
 from subscribers.mailable import suppressed as mail_suppressed
 from subscribers.services_bounce import subscriber_mark_bounced
 
+from .connections import reconnecting
 from .leases import lease_make, lease_until
 from .message import AddressNotSendable, MessageTemplate
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
@@ -126,10 +127,14 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
 
 
 def _dispatch_status(dispatch_id: int) -> str | None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT status FROM worker_dispatch WHERE id = %s", [dispatch_id])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    def read() -> str | None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT status FROM worker_dispatch WHERE id = %s", [dispatch_id])
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    # The loop's connection was opened when the batch began; it may have died since.
+    return reconnecting(read)
 
 
 def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> BatchResult:
@@ -170,7 +175,8 @@ def _batch_run(dispatch, claimed, lease, rate, result: BatchResult) -> None:
         try:
             recorder.drain()
         finally:
-            deliveries_release(ids=[row.id for row in claimed[result.tried :]], claim=claim)
+            untried = [row.id for row in claimed[result.tried :]]
+            reconnecting(lambda: deliveries_release(ids=untried, claim=claim))
         raise
     finally:
         recorder.close()
@@ -186,8 +192,13 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             status = _dispatch_status(dispatch.pk)
             if status != DispatchStatus.SENDING:
                 rest = [row.id for row in claimed[index:]]
-                result.released += deliveries_release(
-                    ids=rest, claim=claim, cancelled=status == DispatchStatus.CANCELLED
+                result.released += reconnecting(
+                    functools.partial(
+                        deliveries_release,
+                        ids=rest,
+                        claim=claim,
+                        cancelled=status == DispatchStatus.CANCELLED,
+                    )
                 )
                 result.stopped = True
                 return
@@ -248,8 +259,9 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             if reconnects > 1:
                 # The server is not there; the rest waits for the next batch, which must not
                 # come at once (see batches.delivery_batch_run).
-                result.released += deliveries_release(
-                    ids=[row.id for row in claimed[index + 1 :]], claim=claim
+                rest = [row.id for row in claimed[index + 1 :]]
+                result.released += reconnecting(
+                    functools.partial(deliveries_release, ids=rest, claim=claim)
                 )
                 result.transport_down = True
                 return

@@ -30,6 +30,11 @@ FAULT_AFTER = 120  # messages accepted before the fault is injected
 DONE_WITHIN = 150  # seconds after the fault ends; the recovery paths need at most lease + sweeps
 
 
+def issue_and_readers_make(count: int = RECIPIENTS) -> tuple[str, list[str]]:
+    """An issue ready to send and `count` active email readers in one segment."""
+    return sendable_issue_make().slug, readers_make(count)
+
+
 def readers_make(count: int = RECIPIENTS) -> list[str]:
     """`count` active email readers in one segment, in two statements."""
     from subscribers.models import Channel, Subscriber, SubscriberStatus
@@ -55,16 +60,16 @@ def readers_make(count: int = RECIPIENTS) -> list[str]:
     return addresses
 
 
-def dispatch_start_by_command(*, database_url: str | None = None, redis_url: str) -> str:
+def dispatch_start_by_command(
+    *, slug: str, redis_url: str, database_url: str | None = None
+) -> None:
     """`manage.py send_issue` as an operator runs it, against the given Redis (and database)."""
-    slug = sendable_issue_make().slug
     env = {**testdb_env(), "REDIS_URL": redis_url}
     env.pop("TEST_DATABASE_NAME", None)
     if database_url:
         env["DATABASE_URL"] = database_url
     done = manage_run("send_issue", slug, env=env)
     assert done.returncode == 0, done.stderr
-    return slug
 
 
 def _scalar(database_url: str, sql: str):

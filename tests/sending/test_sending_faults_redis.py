@@ -20,8 +20,8 @@ from tests.sending.faults import (
     SMTP_DELAY,
     assert_everyone_once,
     dispatch_start_by_command,
+    issue_and_readers_make,
     outcome_count,
-    readers_make,
     wait_for_accepted,
     wait_for_done,
 )
@@ -49,11 +49,11 @@ def _topology(tmp_path, artefacts_dir, smtp_server, redis: RedisServer) -> Worke
 
 def _run_through(fault, *, label, redis, tmp_path, artefacts_dir, smtp_server) -> None:
     smtp_server.delay = SMTP_DELAY
-    people = readers_make()
+    slug, people = issue_and_readers_make()
     workers = _topology(tmp_path, artefacts_dir, smtp_server, redis)
     try:
         started = time.monotonic()
-        dispatch_start_by_command(redis_url=redis.url)
+        dispatch_start_by_command(slug=slug, redis_url=redis.url)
         wait_for_accepted(smtp_server)
         accepted_at_fault = len(smtp_server.received)
         unsent_at_fault = Delivery.objects.exclude(status=DeliveryStatus.SENT).count()
