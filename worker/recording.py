@@ -9,6 +9,12 @@ waits for a timer or a count: each is written as soon as the writer is free. The
 between the threads is short, so the window between a 250 and its record stays a few
 messages at most, and the batch waits for the queue to drain before it ends, releases rows
 or handles an error.
+
+The records commit without waiting for the WAL flush (`commit_without_flush_wait`). A lost
+connection (a terminated backend, a restarted database) is retried on a new one for up to a
+lease, and the batch's records are then all written again, so those a crashed PostgreSQL
+lost are restored; each batch ends with one commit that waits for the flush. README:
+"When Redis or the database fails".
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .connections import CONNECTION_ERRORS, connection_lost
 from .models import Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
+
 # Records not yet written at most, counting those the writer is writing: the sender blocks
 # when the writer falls behind. With the one message whose record the sender is waiting to
 # hand over, QUEUE_LENGTH + 1 bounds the messages a killed batch leaves accepted (250) but
