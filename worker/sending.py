@@ -12,7 +12,10 @@ A worker that dies between 1 and 3 leaves rows in "sending" whose lease lapses w
 DELIVERY_CLAIM_SECONDS; the sweeper puts them back in the queue. The only window for a
 duplicate is between the server's 250 and the UPDATE in 3: per batch at most the records
 waiting in the recorder (QUEUE_LENGTH), the one it is writing and the one the sender holds.
-A retried message repeats its Message-ID so that receiving systems can recognise it.
+A retried message repeats its Message-ID so that receiving systems can recognise it. A lost
+database connection or a restarted database is not such a window: the statements are run
+again on a new connection and the recorder writes its batch again (connections.py,
+recording.py).
 """
 
 from __future__ import annotations
