@@ -130,7 +130,6 @@ class PostgresCluster:
         if os.geteuid() == 0:
             self.as_user = ["runuser", "-u", "postgres", "--"]
             shutil.chown(self.root, "postgres", "postgres")
-        self.restarts = 0
 
     def url(self, database: str = "lansnytt") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
@@ -159,10 +158,8 @@ class PostgresCluster:
             "--encoding=UTF8",
             "--locale=C.UTF-8",
         )
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
-        with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(f"# lansnytt fault test\nport = {self.port}\n")
-        self._options = options
+        # Loopback only, and the socket in the cluster's own directory.
+        self._options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
         self.start()
 
     def start(self) -> None:
@@ -175,7 +172,6 @@ class PostgresCluster:
         self._pg_ctl(
             "-w", "-t", "60", "-l", str(self.log), "-o", self._options, "-m", "immediate", "restart"
         )
-        self.restarts += 1
         return time.monotonic() - started
 
     def stop(self) -> None:
