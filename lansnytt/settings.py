@@ -198,6 +198,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker and beat whose Redis goes away retry (2, 4, 6 … 30 s apart) for as long as it
+# takes, instead of exiting after Celery's default 100 tries (about 50 minutes).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A running batch needs no broker (its rows, lease and records are in the database), so a
+# Redis restart must not cancel it: a cancelled batch is a batch killed mid-send, whose
+# accepted but unrecorded messages would go out again. Celery 6 turns this on by default.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Sending (worker/) --------------------------------------------------------------------

@@ -18,11 +18,21 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcesses:
-    """Starts `celery -A worker worker` (with embedded beat) against the test database."""
+    """Starts `celery -A worker worker` (with embedded beat, or a `celery -A worker beat` of
+    its own as in production) against the test database or `database_url`."""
 
-    def __init__(self, *, smtp_url: str, redis_url: str, log_dir: Path, state_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        smtp_url: str,
+        redis_url: str,
+        log_dir: Path,
+        state_dir: Path,
+        database_url: str | None = None,
+    ) -> None:
         self.smtp_url = smtp_url
         self.redis_url = redis_url
+        self.database_url = database_url
         self.log_dir = log_dir  # worker logs are kept as test artefacts
         self.state_dir = state_dir  # beat's schedule files are not
         self.processes: list[subprocess.Popen] = []
@@ -30,12 +40,11 @@ class WorkerProcesses:
     # Short leases and sweeps so that most crash-free tests need not wait for them.
     SHORT_TIMINGS = {"DELIVERY_CLAIM_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "1"}
 
-    def start(self, *, default_timings: bool = False, **extra_env: str) -> subprocess.Popen:
-        """Start a worker; `default_timings` gives it the lease and sweep a user gets."""
+    def _env(self, default_timings: bool, extra_env: dict[str, str]) -> dict[str, str]:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "lansnytt.settings",
-            "DATABASE_URL": testdb_url(),
+            "DATABASE_URL": self.database_url or testdb_url(),
             "REDIS_URL": self.redis_url,
             "EMAIL_URL": self.smtp_url,
             "SEND_BATCH_SIZE": "10",
@@ -50,17 +59,37 @@ class WorkerProcesses:
             for name in self.SHORT_TIMINGS:
                 env.pop(name, None)  # not even from the environment the tests run in
         env.pop("TEST_DATABASE_NAME", None)
-        number = len(self.processes)
-        log = open(self.log_dir / f"celery-worker-{number}.log", "wb")  # noqa: SIM115
+        return env
+
+    def _spawn(self, arguments: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
+        log = open(self.log_dir / log_name, "wb")  # noqa: SIM115
         process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "celery"), "-A", "worker", *arguments],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill -9 reaches the children
+        )
+        self.processes.append(process)
+        return process
+
+    def start(
+        self, *, default_timings: bool = False, embedded_beat: bool = True, **extra_env: str
+    ) -> subprocess.Popen:
+        """Start a worker; `default_timings` gives it the lease and sweep a user gets, and
+        without `embedded_beat` it runs no beat (start one with `start_beat`)."""
+        env = self._env(default_timings, extra_env)
+        number = len(self.processes)
+        beat = (
+            ["--beat", "--schedule", str(self.state_dir / f"celerybeat-schedule-{number}")]
+            if embedded_beat
+            else []
+        )
+        return self._spawn(
             [
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
                 "worker",
-                "worker",
-                "--beat",
-                "--schedule",
-                str(self.state_dir / f"celerybeat-schedule-{number}"),
+                *beat,
                 "--concurrency",
                 "2",
                 "--without-gossip",
@@ -70,14 +99,24 @@ class WorkerProcesses:
                 "--hostname",
                 f"test{number}-{os.getpid()}@%h",
             ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so kill -9 reaches the children
+            env,
+            f"celery-worker-{number}.log",
         )
-        self.processes.append(process)
-        return process
+
+    def start_beat(self, *, default_timings: bool = False, **extra_env: str) -> subprocess.Popen:
+        """`celery -A worker beat`, the one scheduler of the README's production topology."""
+        number = len(self.processes)
+        return self._spawn(
+            [
+                "beat",
+                "--schedule",
+                str(self.state_dir / f"celerybeat-schedule-{number}"),
+                "--loglevel",
+                os.environ.get("TEST_CELERY_LOGLEVEL", "WARNING"),
+            ],
+            self._env(default_timings, extra_env),
+            f"celery-beat-{number}.log",
+        )
 
     def kill(self, process: subprocess.Popen) -> None:
         """kill -9 of the worker and its pool processes, no goodbye."""

@@ -14,6 +14,7 @@ import time
 from django.conf import settings
 from django.utils import timezone
 
+from .connections import reconnecting
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from .ratelimit import SendRate
 from .sending import BatchResult, delivery_batch_send
@@ -57,7 +58,9 @@ def delivery_batch_run(*, dispatch_id: int) -> BatchResult:
     result = delivery_batch_send(dispatch_id=dispatch_id)
     if result.stopped:
         return result
-    _after_batch(dispatch_id=dispatch_id, result=result)
+    # The batch's connection may have died while it sent (worker/connections.py); what
+    # follows only reads or makes conditional updates, so it may run again on a new one.
+    reconnecting(lambda: _after_batch(dispatch_id=dispatch_id, result=result))
     if tasks_run_in_process():
         return result
     if result.transport_down:
@@ -69,7 +72,7 @@ def delivery_batch_run(*, dispatch_id: int) -> BatchResult:
         delivery_batch_send_task.delay(dispatch_id)
     else:
         # Rows waiting for a retry: come back when the first is due.
-        due = next_attempt_due(dispatch_id=dispatch_id)
+        due = reconnecting(lambda: next_attempt_due(dispatch_id=dispatch_id))
         if due is not None:
             delay = max((due - timezone.now()).total_seconds(), 0) + 0.5
             delivery_batch_send_task.apply_async((dispatch_id,), countdown=delay)

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models.functions import Now
 
+from .connections import reconnecting
 from .models import Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,9 @@ class _Lease:
     def _renew(self) -> None:
         started = time.monotonic()
         try:
-            claims_renew(ids=self.ids, claim=self.claim)
+            # A connection lost since the last renewal (a terminated backend, a restarted
+            # server) is replaced at once rather than costing a whole interval.
+            reconnecting(lambda: claims_renew(ids=self.ids, claim=self.claim))
         except Exception:
             # Leave the connection for the next try to reopen; usable() says when it is late.
             logger.warning("renewing the lease of claim %s failed", self.claim, exc_info=True)

@@ -9,23 +9,34 @@ waits for a timer or a count: each is written as soon as the writer is free. The
 between the threads is short, so the window between a 250 and its record stays a few
 messages at most, and the batch waits for the queue to drain before it ends, releases rows
 or handles an error.
+
+The records commit without waiting for the WAL flush (`commit_without_flush_wait`). A lost
+connection (a terminated backend, a restarted database) is retried on a new one for up to a
+lease, and the batch's records are then all written again, so those a crashed PostgreSQL
+lost are restored; each batch ends with one commit that waits for the flush. README:
+"When Redis or the database fails".
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .connections import CONNECTION_ERRORS, connection_lost
 from .models import Delivery, DeliveryStatus
+
+logger = logging.getLogger(__name__)
 
 # Records not yet written at most, counting those the writer is writing: the sender blocks
 # when the writer falls behind. With the one message whose record the sender is waiting to
@@ -55,13 +66,14 @@ class SentRecord:
     sent_at: datetime
 
 
-def records_sent_write(records: list[SentRecord]) -> None:
-    """Mark the deliveries sent, in one statement however many there are.
+def records_sent_write(records: list[SentRecord]) -> int:
+    """Mark the deliveries sent, in one statement however many there are; returns how many
+    rows changed (rows already sent, or no longer the batch's, are left alone).
 
     Fixed SQL rather than the ORM: this is the hottest statement of the pipeline.
     """
     if not records:
-        return
+        return 0
     if connection.vendor == "postgresql":
         rows = ", ".join(["(%s::bigint, %s::uuid, %s, %s, %s, %s::timestamptz)"] * len(records))
         parameters = [
@@ -78,7 +90,7 @@ def records_sent_write(records: list[SentRecord]) -> None:
         ]
         with connection.cursor() as cursor:
             cursor.execute(_RECORDS_SENT_SQL.format(rows=rows), parameters)
-        return
+            return cursor.rowcount
     with connection.cursor() as cursor:
         cursor.executemany(
             _RECORD_SENT_SQL,
@@ -96,6 +108,7 @@ def records_sent_write(records: list[SentRecord]) -> None:
                 for record in records
             ],
         )
+        return cursor.rowcount
 
 
 _RECORDS_SENT_SQL = (
@@ -176,6 +189,23 @@ def commit_without_flush_wait(on: bool) -> None:
         cursor.execute("SET synchronous_commit TO OFF" if on else "RESET synchronous_commit")
 
 
+def records_make_durable(record: SentRecord) -> None:
+    """Return once every record written so far is on disk (PostgreSQL).
+
+    A commit that waits for the WAL flush flushes the WAL up to itself, and with it every
+    earlier commit that did not wait. The batch's last act is one such commit, so a database
+    crash can only lose records of batches still at work, which write theirs again when they
+    reconnect (ThreadRecorder): none is lost for good, and no message goes out twice for it.
+    It needs a real write (a transaction that writes nothing commits without a flush): the
+    last sent row, rewritten unchanged.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO ON")
+        cursor.execute(
+            "UPDATE worker_delivery SET sent_at = sent_at WHERE id = %s", [record.delivery.id]
+        )
+
+
 class InlineRecorder:
     """Writes each record at once (SQLite, the embedded default: one writer only)."""
 
@@ -199,6 +229,9 @@ class ThreadRecorder:
         # a bounded queue alone would let the writer hold a whole group besides a full queue.
         self._slots = threading.BoundedSemaphore(QUEUE_LENGTH)
         self._error: BaseException | None = None
+        # Every "sent" record of the batch written so far, to write again after a lost
+        # connection (see _write_surviving); a batch has at most SEND_BATCH_SIZE of them.
+        self._written: list[SentRecord] = []
         self._thread = threading.Thread(target=self._run, name="delivery-recorder", daemon=True)
         self._thread.start()
 
@@ -217,7 +250,9 @@ class ThreadRecorder:
                         break
                 try:
                     if self._error is None:
-                        self._write(records)
+                        self._write_surviving(records)
+                    if None in records and self._error is None and self._written:
+                        self._surviving(lambda: records_make_durable(self._written[-1]))
                 except BaseException as error:  # handed to the sending thread
                     self._error = error
                 finally:
@@ -229,6 +264,50 @@ class ThreadRecorder:
                     return
         finally:
             thread_connection.close()
+
+    def _surviving(self, write: Callable[[], None]) -> None:
+        """Run `write`; while the connection is lost, retry it on a new one.
+
+        Retries for at most a lease (DELIVERY_CLAIM_SECONDS): while the recorder waits, the
+        sender stops at QUEUE_LENGTH unwritten records, and the heartbeat keeps the rows
+        unless the database stays away for longer than that, after which they may be swept
+        back and every write here would match no row anyway. On a new connection every
+        record of the batch is written again first: a PostgreSQL that restarted may have
+        lost the last records committed without waiting for the flush (their rows are
+        back in "sending" with this batch's claim token), and writing them again is what
+        keeps those messages from going out twice.
+        """
+        deadline = None
+        pause = 0.2
+        while True:
+            try:
+                if deadline is not None:
+                    commit_without_flush_wait(True)  # a new session has the default
+                    lost = records_sent_write(self._written)
+                    if self._written:
+                        logger.warning(
+                            "delivery records: connection lost; wrote %d records of claim "
+                            "%s again, %d of them lost",
+                            len(self._written),
+                            self._written[0].delivery.claim,
+                            lost,
+                        )
+                write()
+                return
+            except CONNECTION_ERRORS:
+                if not connection_lost():
+                    raise
+                connection.close()
+                deadline = deadline or time.monotonic() + settings.DELIVERY_CLAIM_SECONDS
+                if time.monotonic() > deadline:
+                    raise
+                logger.warning("delivery records: connection lost, retrying", exc_info=True)
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    def _write_surviving(self, records: list) -> None:
+        self._surviving(lambda: self._write(records))
+        self._written.extend(record for record in records if isinstance(record, SentRecord))
 
     @staticmethod
     def _write(records: list) -> None:

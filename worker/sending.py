@@ -12,7 +12,10 @@ A worker that dies between 1 and 3 leaves rows in "sending" whose lease lapses w
 DELIVERY_CLAIM_SECONDS; the sweeper puts them back in the queue. The only window for a
 duplicate is between the server's 250 and the UPDATE in 3: per batch at most the records
 waiting in the recorder (QUEUE_LENGTH), the one it is writing and the one the sender holds.
-A retried message repeats its Message-ID so that receiving systems can recognise it.
+A retried message repeats its Message-ID so that receiving systems can recognise it. A lost
+database connection or a restarted database is not such a window: the statements are run
+again on a new connection and the recorder writes its batch again (connections.py,
+recording.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from subscribers.mailable import mail_refusal
 from subscribers.mailable import suppressed as mail_suppressed
 from subscribers.services_bounce import subscriber_mark_bounced
 
+from .connections import reconnecting
 from .leases import lease_make, lease_until
 from .message import AddressNotSendable, MessageTemplate
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
@@ -126,10 +130,14 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
 
 
 def _dispatch_status(dispatch_id: int) -> str | None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT status FROM worker_dispatch WHERE id = %s", [dispatch_id])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    def read() -> str | None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT status FROM worker_dispatch WHERE id = %s", [dispatch_id])
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    # The loop's connection was opened when the batch began; it may have died since.
+    return reconnecting(read)
 
 
 def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> BatchResult:
@@ -170,7 +178,8 @@ def _batch_run(dispatch, claimed, lease, rate, result: BatchResult) -> None:
         try:
             recorder.drain()
         finally:
-            deliveries_release(ids=[row.id for row in claimed[result.tried :]], claim=claim)
+            untried = [row.id for row in claimed[result.tried :]]
+            reconnecting(lambda: deliveries_release(ids=untried, claim=claim))
         raise
     finally:
         recorder.close()
@@ -186,8 +195,13 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             status = _dispatch_status(dispatch.pk)
             if status != DispatchStatus.SENDING:
                 rest = [row.id for row in claimed[index:]]
-                result.released += deliveries_release(
-                    ids=rest, claim=claim, cancelled=status == DispatchStatus.CANCELLED
+                result.released += reconnecting(
+                    functools.partial(
+                        deliveries_release,
+                        ids=rest,
+                        claim=claim,
+                        cancelled=status == DispatchStatus.CANCELLED,
+                    )
                 )
                 result.stopped = True
                 return
@@ -248,8 +262,9 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             if reconnects > 1:
                 # The server is not there; the rest waits for the next batch, which must not
                 # come at once (see batches.delivery_batch_run).
-                result.released += deliveries_release(
-                    ids=[row.id for row in claimed[index + 1 :]], claim=claim
+                rest = [row.id for row in claimed[index + 1 :]]
+                result.released += reconnecting(
+                    functools.partial(deliveries_release, ids=rest, claim=claim)
                 )
                 result.transport_down = True
                 return

@@ -1,0 +1,131 @@
+"""A batch's connections survive being terminated, and only when that is safe.
+
+The fault tests (test_sending_faults_database.py) show the whole pipeline through a
+terminated backend and a crashed PostgreSQL; these look at the two pieces one at a time, in
+the test process, with real backends terminated by pg_terminate_backend: the loop's
+`reconnecting` (worker/connections.py) and the recorder writing its batch again.
+"""
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from tests.commands import testdb_url
+from tests.factories import segment_make, sendable_issue_make, subscriber_make
+from worker.connections import reconnecting
+from worker.models import Delivery, DeliveryStatus, Dispatch
+from worker.recording import SentRecord, ThreadRecorder
+from worker.sending import deliveries_claim
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _terminate(pid: int) -> None:
+    with psycopg.connect(testdb_url(), autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+
+
+def _own_backend() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _count_calls(statement: str):
+    calls = []
+
+    def call():
+        calls.append(1)
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+            return cursor.fetchone()[0]
+
+    return call, calls
+
+
+def test_it_runs_a_statement_again_on_a_new_connection_when_the_old_one_was_terminated():
+    old = _own_backend()
+    _terminate(old)
+    call, calls = _count_calls("SELECT pg_backend_pid()")
+
+    assert reconnecting(call) != old
+    assert len(calls) == 2
+
+
+def test_it_does_not_retry_inside_a_transaction_where_the_work_before_is_gone_too():
+    call, calls = _count_calls("SELECT 1")
+    with pytest.raises(OperationalError), transaction.atomic():
+        _terminate(_own_backend())
+        reconnecting(call)
+    assert len(calls) == 1
+    connection.close()
+
+
+def test_it_does_not_retry_a_statement_that_failed_on_a_live_connection():
+    # A cancelled statement is an OperationalError too, but the connection is fine: running
+    # it again would hide the error, not recover from a lost connection.
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout TO 50")
+    call, calls = _count_calls("SELECT pg_sleep(1)")
+    try:
+        with pytest.raises(OperationalError):
+            reconnecting(call)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+    assert len(calls) == 1
+
+
+def _claimed(redis_purged, people: int = 4):
+    readers = segment_make(slug="lasare")
+    for n in range(people):
+        subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
+    call_command("send_issue", sendable_issue_make().slug)  # the start task waits in Redis
+    return deliveries_claim(dispatch_id=Dispatch.objects.get().pk, limit=people)
+
+
+def _sent(delivery) -> SentRecord:
+    return SentRecord(
+        delivery=delivery, reply="250 OK", message_id=f"<{delivery.id}@x>", sent_at=timezone.now()
+    )
+
+
+def _recorder_backend() -> int:
+    with psycopg.connect(testdb_url()) as admin:
+        [pid] = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query LIKE 'UPDATE worker_delivery AS d SET status = ''sent''%%'"
+        ).fetchone()
+    return pid
+
+
+def test_it_writes_the_batch_again_after_a_lost_connection_restoring_records_a_crash_lost(
+    redis_purged,
+):
+    first, second, stale, last = _claimed(redis_purged)
+    recorder = ThreadRecorder()
+    try:
+        for delivery in (first, second, stale):
+            recorder.sent(_sent(delivery))
+            recorder.drain()
+        # As a PostgreSQL crash that lost the last unflushed commits leaves them: the row
+        # back in "sending" with the batch's claim token...
+        Delivery.objects.filter(pk=second.id).update(
+            status=DeliveryStatus.SENDING, claim_token=second.claim, sent_at=None
+        )
+        # ... while a row the sweeper took back and another batch claimed is not ours.
+        Delivery.objects.filter(pk=stale.id).update(
+            status=DeliveryStatus.SENDING, claim_token="00000000-0000-0000-0000-000000000001"
+        )
+        _terminate(_recorder_backend())
+        recorder.sent(_sent(last))
+        recorder.drain()
+    finally:
+        recorder.close()
+
+    rows = dict(Delivery.objects.values_list("id", "status"))
+    assert rows[first.id] == rows[second.id] == rows[last.id] == DeliveryStatus.SENT
+    assert rows[stale.id] == DeliveryStatus.SENDING
+    assert str(Delivery.objects.get(pk=stale.id).claim_token).endswith("0001")
