@@ -45,7 +45,7 @@ from .recording import (
     recorder_make,
     will_retry,
 )
-from .transport import DeliveryRefused, TransportBroken, transport_make
+from .transport import DeliveryRefused, ServerUnavailable, TransportBroken, transport_make
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,10 @@ def _batch_run(dispatch, claimed, lease, rate, result: BatchResult) -> None:
 def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResult, lease) -> None:
     templates: dict[str, MessageTemplate] = {}
     claim = claimed[0].claim
-    reconnects = 0
+    # Broken connections since the last message the server took or refused by itself: one is
+    # a server hanging up (421 after its per-connection limit, a drop), and the next message
+    # goes on a new connection; two in a row mean the server is in trouble.
+    breaks = 0
     for index, delivery in enumerate(claimed):
         if index and index % settings.SEND_STATUS_CHECK_EVERY == 0:
             status = _dispatch_status(dispatch.pk)
@@ -219,8 +222,21 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
         result.tried = index + 1
         rate.wait()
         try:
-            reply = message_send(transport=transport, message=message)
+            reply = _message_send_connecting(transport, message)
+        except ServerUnavailable as error:
+            # No connection twice running: this message and the rest never reached the
+            # server, so they go back uncharged (an outage must not use up the attempts of
+            # recipients who were never offered a message), and the next batch waits.
+            logger.warning("dispatch %s: mail server unavailable: %s", dispatch.pk, error)
+            result.released += deliveries_release(
+                ids=[row.id for row in claimed[index:]],
+                claim=claim,
+                retry_in=settings.SEND_TRANSPORT_RETRY_SECONDS,
+            )
+            result.transport_down = True
+            return
         except DeliveryRefused as refusal:
+            breaks = 0
             if refusal.permanent:
                 recorder.submit(
                     functools.partial(
@@ -244,16 +260,19 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
                 result.retried += 1
             else:
                 result.failed += 1
-            reconnects += 1
-            if reconnects > 1:
+            breaks += 1
+            if breaks > 1:
                 # The server is not there; the rest waits for the next batch, which must not
                 # come at once (see batches.delivery_batch_run).
                 result.released += deliveries_release(
-                    ids=[row.id for row in claimed[index + 1 :]], claim=claim
+                    ids=[row.id for row in claimed[index + 1 :]],
+                    claim=claim,
+                    retry_in=settings.SEND_TRANSPORT_RETRY_SECONDS,
                 )
                 result.transport_down = True
                 return
             continue
+        breaks = 0
         recorder.sent(
             SentRecord(
                 delivery=delivery,
@@ -263,6 +282,16 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             )
         )
         result.sent += 1
+
+
+def _message_send_connecting(transport, message) -> str:
+    """Send, opening a connection first if there is none; a connection that cannot be opened
+    is tried once more at once (a busy server turning one connection away with 421 is
+    common), then ServerUnavailable goes to the caller."""
+    try:
+        return message_send(transport=transport, message=message)
+    except ServerUnavailable:
+        return message_send(transport=transport, message=message)
 
 
 def _record_refused(delivery: ClaimedDelivery, *, refusal: str, bounce: bool) -> None:
