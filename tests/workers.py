@@ -30,8 +30,13 @@ class WorkerProcesses:
     # Short leases and sweeps so that most crash-free tests need not wait for them.
     SHORT_TIMINGS = {"DELIVERY_CLAIM_SECONDS": "3", "SWEEP_INTERVAL_SECONDS": "1"}
 
-    def start(self, *, default_timings: bool = False, **extra_env: str) -> subprocess.Popen:
-        """Start a worker; `default_timings` gives it the lease and sweep a user gets."""
+    def start(
+        self, *, default_timings: bool = False, beat: bool = True, **extra_env: str
+    ) -> subprocess.Popen:
+        """Start a worker; `default_timings` gives it the lease and sweep a user gets.
+
+        `beat=False` starts a worker without the embedded beat, as on the extra machines of
+        a production setup (exactly one beat in all)."""
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "lansnytt.settings",
@@ -58,9 +63,11 @@ class WorkerProcesses:
                 "-A",
                 "worker",
                 "worker",
-                "--beat",
-                "--schedule",
-                str(self.state_dir / f"celerybeat-schedule-{number}"),
+                *(
+                    ["--beat", "--schedule", str(self.state_dir / f"celerybeat-schedule-{number}")]
+                    if beat
+                    else []
+                ),
                 "--concurrency",
                 "2",
                 "--without-gossip",
