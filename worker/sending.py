@@ -12,7 +12,10 @@ A worker that dies between 1 and 3 leaves rows in "sending" whose lease lapses w
 DELIVERY_CLAIM_SECONDS; the sweeper puts them back in the queue. The only window for a
 duplicate is between the server's 250 and the UPDATE in 3: per batch at most the records
 waiting in the recorder (QUEUE_LENGTH), the one it is writing and the one the sender holds.
-A retried message repeats its Message-ID so that receiving systems can recognise it.
+The other is SMTP's own (RFC 1047): a connection lost after the end of DATA and before the
+reply, when the server may have queued the message; it is retried, so sent twice at most
+once per lost reply. A retried message repeats its Message-ID so that receiving systems can
+recognise it.
 """
 
 from __future__ import annotations
