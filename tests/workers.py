@@ -75,10 +75,17 @@ class WorkerProcesses:
         return process
 
     def start(
-        self, *, default_timings: bool = False, embedded_beat: bool = True, **extra_env: str
+        self,
+        *,
+        default_timings: bool = False,
+        embedded_beat: bool = True,
+        beat: bool = True,
+        **extra_env: str,
     ) -> subprocess.Popen:
         """Start a worker; `default_timings` gives it the lease and sweep a user gets, and
-        without `embedded_beat` it runs no beat (start one with `start_beat`)."""
+        without `embedded_beat` (or `beat`) it runs no beat, as on the extra machines of a
+        production setup with exactly one beat in all (start one with `start_beat`)."""
+        embedded_beat = embedded_beat and beat
         env = self._env(default_timings, extra_env)
         number = len(self.processes)
         beat = (

@@ -161,10 +161,21 @@ def record_transient(delivery: ClaimedDelivery, *, error: str) -> None:
     )
 
 
-def deliveries_release(*, ids: list[int], claim: uuid.UUID, cancelled: bool = False) -> int:
-    """Give back claimed rows that were never tried (pause, cancel, lost connection)."""
+def deliveries_release(
+    *, ids: list[int], claim: uuid.UUID, cancelled: bool = False, retry_in: float | None = None
+) -> int:
+    """Give back claimed rows that were never tried (pause, cancel, lost connection).
+
+    `retry_in` (seconds) keeps them from being claimed again before then: rows given back
+    because the mail server is down wait SEND_TRANSPORT_RETRY_SECONDS, whoever claims next
+    (without it the sweeper, finding due rows and no batch at work, would start new batches
+    against the dead server every sweep).
+    """
     if not ids:
         return 0
+    changes = {}
+    if retry_in is not None:
+        changes["next_attempt_at"] = timezone.now() + timedelta(seconds=retry_in)
     return Delivery.objects.filter(
         id__in=ids, status=DeliveryStatus.SENDING, claim_token=claim
     ).update(
@@ -173,6 +184,7 @@ def deliveries_release(*, ids: list[int], claim: uuid.UUID, cancelled: bool = Fa
         claimed_until=None,
         claim_token=None,
         finished_at=timezone.now() if cancelled else None,
+        **changes,
     )
 
 

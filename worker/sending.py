@@ -12,10 +12,12 @@ A worker that dies between 1 and 3 leaves rows in "sending" whose lease lapses w
 DELIVERY_CLAIM_SECONDS; the sweeper puts them back in the queue. The only window for a
 duplicate is between the server's 250 and the UPDATE in 3: per batch at most the records
 waiting in the recorder (QUEUE_LENGTH), the one it is writing and the one the sender holds.
-A retried message repeats its Message-ID so that receiving systems can recognise it. A lost
-database connection or a restarted database is not such a window: the statements are run
-again on a new connection and the recorder writes its batch again (connections.py,
-recording.py).
+The other is SMTP's own (RFC 1047): a connection lost after the end of DATA and before the
+reply, when the server may have queued the message; it is retried, so sent twice at most
+once per lost reply. A retried message repeats its Message-ID so that receiving systems can
+recognise it. A lost database connection or a restarted database is not such a window: the
+statements are run again on a new connection and the recorder writes its batch again
+(connections.py, recording.py).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from .recording import (
     recorder_make,
     will_retry,
 )
-from .transport import DeliveryRefused, TransportBroken, transport_make
+from .transport import DeliveryRefused, ServerUnavailable, TransportBroken, transport_make
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +191,10 @@ def _batch_run(dispatch, claimed, lease, rate, result: BatchResult) -> None:
 def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResult, lease) -> None:
     templates: dict[str, MessageTemplate] = {}
     claim = claimed[0].claim
-    reconnects = 0
+    # Broken connections since the last message the server took or refused by itself: one is
+    # a server hanging up (421 after its per-connection limit, a drop), and the next message
+    # goes on a new connection; two in a row mean the server is in trouble.
+    breaks = 0
     for index, delivery in enumerate(claimed):
         if index and index % settings.SEND_STATUS_CHECK_EVERY == 0:
             status = _dispatch_status(dispatch.pk)
@@ -233,8 +238,21 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
         result.tried = index + 1
         rate.wait()
         try:
-            reply = message_send(transport=transport, message=message)
+            reply = _message_send_connecting(transport, message)
+        except ServerUnavailable as error:
+            # No connection twice running: this message and the rest never reached the
+            # server, so they go back uncharged (an outage must not use up the attempts of
+            # recipients who were never offered a message), and the next batch waits.
+            logger.warning("dispatch %s: mail server unavailable: %s", dispatch.pk, error)
+            result.released += deliveries_release(
+                ids=[row.id for row in claimed[index:]],
+                claim=claim,
+                retry_in=settings.SEND_TRANSPORT_RETRY_SECONDS,
+            )
+            result.transport_down = True
+            return
         except DeliveryRefused as refusal:
+            breaks = 0
             if refusal.permanent:
                 recorder.submit(
                     functools.partial(
@@ -258,17 +276,23 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
                 result.retried += 1
             else:
                 result.failed += 1
-            reconnects += 1
-            if reconnects > 1:
+            breaks += 1
+            if breaks > 1:
                 # The server is not there; the rest waits for the next batch, which must not
                 # come at once (see batches.delivery_batch_run).
                 rest = [row.id for row in claimed[index + 1 :]]
                 result.released += reconnecting(
-                    functools.partial(deliveries_release, ids=rest, claim=claim)
+                    functools.partial(
+                        deliveries_release,
+                        ids=rest,
+                        claim=claim,
+                        retry_in=settings.SEND_TRANSPORT_RETRY_SECONDS,
+                    )
                 )
                 result.transport_down = True
                 return
             continue
+        breaks = 0
         recorder.sent(
             SentRecord(
                 delivery=delivery,
@@ -278,6 +302,16 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             )
         )
         result.sent += 1
+
+
+def _message_send_connecting(transport, message) -> str:
+    """Send, opening a connection first if there is none; a connection that cannot be opened
+    is tried once more at once (a busy server turning one connection away with 421 is
+    common), then ServerUnavailable goes to the caller."""
+    try:
+        return message_send(transport=transport, message=message)
+    except ServerUnavailable:
+        return message_send(transport=transport, message=message)
 
 
 def _record_refused(delivery: ClaimedDelivery, *, refusal: str, bounce: bool) -> None:

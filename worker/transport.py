@@ -1,7 +1,10 @@
 """Where messages go: one SMTP connection per batch, or .eml files when EMAIL_URL is unset.
 
 SMTP errors are classified here, once: a 5xx reply is permanent, a 4xx reply and a broken
-connection are transient.
+connection are transient. Two refinements: a 552 to RCPT is the old "too many recipients" and
+is transient (RFC 5321 4.5.3.1.10), and a connection that could not be opened at all
+(refused, timed out, a 421 or other non-220 greeting) is `ServerUnavailable`: no message of
+the batch reached the server, so it is the server's outage, not a delivery attempt.
 """
 
 from __future__ import annotations
@@ -20,13 +23,19 @@ from lansnytt.mail import outbox_write
 class DeliveryRefused(Exception):
     """The server answered this one message with an error reply."""
 
-    def __init__(self, code: int, reply: str):
+    def __init__(self, code: int, reply: str, *, command: str = ""):
         super().__init__(f"{code} {reply}")
         self.code = code
         self.reply = reply
+        self.command = command  # the command refused: MAIL, RCPT, DATA or "" (end of DATA)
 
     @property
     def permanent(self) -> bool:
+        if self.code == 552 and self.command == "RCPT":
+            # RFC 821 listed "too many recipients" as 552; RFC 5321 4.5.3.1.10 says clients
+            # SHOULD treat a 552 to RCPT as temporary. A 552 at the end of DATA (message too
+            # big, storage exceeded) stays permanent.
+            return False
         return 500 <= self.code < 600
 
     @property
@@ -41,6 +50,10 @@ class DeliveryRefused(Exception):
 
 class TransportBroken(Exception):
     """The connection failed or was closed; whatever was in flight is transient."""
+
+
+class ServerUnavailable(TransportBroken):
+    """No connection could be opened: nothing of the message was handed to the server."""
 
 
 def _reply_text(reply: bytes | str) -> str:
@@ -73,12 +86,24 @@ class SmtpTransport:
                 )
             else:
                 connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-                if self.use_tls:
-                    connection.starttls(context=ssl.create_default_context())
+        except ssl.SSLError as error:
+            # A certificate that does not verify is a setting to fix, not an outage to wait out.
+            raise TransportBroken(f"{self.where}: {error}") from error
+        except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, OSError) as error:
+            # Refused, timed out, or a greeting other than 220 (a busy server says 421).
+            raise ServerUnavailable(f"{self.where}: {error}") from error
+        except smtplib.SMTPException as error:
+            raise TransportBroken(f"{self.where}: {error}") from error
+        try:
+            if self.use_tls and not self.use_ssl:
+                connection.starttls(context=ssl.create_default_context())
             connection.ehlo_or_helo_if_needed()
             if self.user:
                 connection.login(self.user, self.password)
         except (smtplib.SMTPException, OSError) as error:
+            # A refused STARTTLS, EHLO or login is not an outage: it stays an attempt, so a
+            # wrong password ends in failures that pause the dispatch, not in retries forever.
+            connection.close()
             raise TransportBroken(f"{self.where}: {error}") from error
         self.connection = connection
 
@@ -103,9 +128,11 @@ class SmtpTransport:
         connection = self.connection
         try:
             if self._pipelining and (envelope_from + recipient).isascii():
-                code, reply = self._transaction_pipelined(envelope_from, recipient, message)
+                code, reply, command = self._transaction_pipelined(
+                    envelope_from, recipient, message
+                )
             else:
-                code, reply = self._transaction(envelope_from, recipient, message)
+                code, reply, command = self._transaction(envelope_from, recipient, message)
             if code == 250:
                 return _reply_text(f"{code} ".encode() + reply)
             if code == 421:
@@ -113,7 +140,7 @@ class SmtpTransport:
                 connection.close()
                 raise TransportBroken(f"{code} {_reply_text(reply)}")
             connection.rset()
-            raise DeliveryRefused(code, _reply_text(reply))
+            raise DeliveryRefused(code, _reply_text(reply), command=command)
         except smtplib.SMTPServerDisconnected as error:
             self.connection = None
             raise TransportBroken(str(error)) from error
@@ -125,7 +152,9 @@ class SmtpTransport:
                 connection.close()
                 raise TransportBroken(f"421 {_reply_text(error.smtp_error)}") from error
             connection.rset()
-            raise DeliveryRefused(error.smtp_code, _reply_text(error.smtp_error)) from error
+            raise DeliveryRefused(
+                error.smtp_code, _reply_text(error.smtp_error), command="DATA"
+            ) from error
         except OSError as error:
             self.connection = None
             connection.close()
@@ -139,11 +168,11 @@ class SmtpTransport:
         connection = self.connection
         code, reply = connection.mail(envelope_from)
         if code != 250:
-            return code, reply
+            return code, reply, "MAIL"
         code, reply = connection.rcpt(recipient)
         if code not in (250, 251):
-            return code, reply
-        return connection.data(message)
+            return code, reply, "RCPT"
+        return *connection.data(message), ""
 
     def _transaction_pipelined(self, envelope_from: str, recipient: str, message: bytes):
         """MAIL, RCPT and DATA in one write (RFC 2920 PIPELINING), then the message.
@@ -165,11 +194,11 @@ class SmtpTransport:
             # with nothing sensible to send; drop the connection (transient for this one).
             raise OSError(f"{data_code} after refused MAIL/RCPT ({mail_code}/{rcpt_code})")
         if mail_code != 250:
-            return mail_code, mail_reply
+            return mail_code, mail_reply, "MAIL"
         if rcpt_code not in (250, 251):
-            return rcpt_code, rcpt_reply
+            return rcpt_code, rcpt_reply, "RCPT"
         if data_code != 354:
-            return data_code, data_reply
+            return data_code, data_reply, "DATA"
         if message.startswith(b"."):
             message = b"." + message
         if b"\n." in message:
@@ -177,7 +206,7 @@ class SmtpTransport:
         if not message.endswith(b"\r\n"):
             message += b"\r\n"
         connection.send(message + b".\r\n")
-        return connection.getreply()
+        return *connection.getreply(), ""
 
 
 class OutboxTransport:

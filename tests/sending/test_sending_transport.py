@@ -2,7 +2,7 @@
 
 import pytest
 
-from worker.transport import DeliveryRefused, SmtpTransport
+from worker.transport import DeliveryRefused, ServerUnavailable, SmtpTransport, TransportBroken
 
 MESSAGE = (
     b"To: karin.lind@example.se\r\nFrom: lansnytt@example.org\r\nSubject: Test\r\n\r\n"
@@ -56,3 +56,49 @@ def test_it_resets_after_the_message_itself_is_refused(transport, smtp_server):
 
     assert refused.value.code == 451 and not refused.value.permanent
     assert smtp_server.recipients() == ["olle.berg@example.se"]
+
+
+def test_it_treats_552_to_rcpt_as_transient_and_552_to_the_message_as_permanent(
+    transport, smtp_server
+):
+    smtp_server.fail_once["manga@example.se"] = "552 5.5.3 Too many recipients"
+    smtp_server.on_data_end = lambda address, attempt: (
+        "552 5.3.4 Message size exceeds fixed maximum message size"
+        if address == "stor@example.se"
+        else None
+    )
+
+    with pytest.raises(DeliveryRefused) as too_many:
+        transport.send("lansnytt@example.org", "manga@example.se", MESSAGE)
+    with pytest.raises(DeliveryRefused) as too_big:
+        transport.send("lansnytt@example.org", "stor@example.se", MESSAGE)
+
+    # RFC 5321 4.5.3.1.10: a 552 to RCPT is the old "too many recipients", a 452.
+    assert (too_many.value.code, too_many.value.command) == (552, "RCPT")
+    assert not too_many.value.permanent
+    assert too_big.value.permanent and not too_big.value.unknown_recipient
+    assert "5.3.4" in str(too_big.value)
+
+
+def test_it_calls_a_closed_port_or_a_421_greeting_unavailable_not_a_failed_message(smtp_server):
+    smtp_server.on_connect = lambda number: "421 4.3.2 Too busy, try again later"
+    busy = SmtpTransport(smtp_server.url, timeout=10)
+    with pytest.raises(ServerUnavailable, match="421"):
+        busy.send("lansnytt@example.org", "karin.lind@example.se", MESSAGE)
+
+    smtp_server.stop_listening()
+    closed = SmtpTransport(smtp_server.url, timeout=10)
+    with pytest.raises(ServerUnavailable):
+        closed.send("lansnytt@example.org", "karin.lind@example.se", MESSAGE)
+    assert smtp_server.received == []
+
+
+def test_it_calls_a_refused_login_a_broken_transport_not_an_outage(smtp_server):
+    # The sink offers no AUTH: a configured password cannot be used, as with a wrong one.
+    misconfigured = SmtpTransport(
+        smtp_server.url.replace("smtp://", "smtp://lansnytt:fel@"), timeout=10
+    )
+    with pytest.raises(TransportBroken) as broken:
+        misconfigured.send("lansnytt@example.org", "karin.lind@example.se", MESSAGE)
+
+    assert not isinstance(broken.value, ServerUnavailable)

@@ -1,8 +1,10 @@
 """A mail server that cannot be reached: the batch gives its rows back and the next one waits."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from tests.smtp import free_port
@@ -31,8 +33,11 @@ def test_it_gives_back_the_batch_and_schedules_the_next_one_later(
     assert result.transport_down and result.sent == 0
     rows = Delivery.objects.filter(dispatch=dispatch)
     assert rows.filter(status=DeliveryStatus.QUEUED).count() == 10
-    # Only the two rows actually tried were charged an attempt.
-    assert sorted(rows.values_list("attempts", flat=True)) == [0] * 8 + [1, 1]
+    # No message reached a server, so no row was charged an attempt: a long outage must not
+    # use up the attempts of recipients who were never offered the message.
+    assert sorted(rows.values_list("attempts", flat=True)) == [0] * 10
+    # Nor may the sweeper start batches against the dead server before the retry is due.
+    assert not rows.filter(next_attempt_at__lt=timezone.now() + timedelta(seconds=25)).exists()
     [queued] = redis_purged.lrange("celery", 0, -1)
     headers = json.loads(queued)["headers"]
     assert headers["task"] == "worker.tasks.delivery_batch_send_task"
