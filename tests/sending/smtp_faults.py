@@ -1,5 +1,4 @@
-"""Helpers for the SMTP and concurrency fault tests: workers, readers, dispatches and the
-counts each test prints."""
+"""What the SMTP fault and concurrency tests share: workers at the default settings, a dispatch
 to a few dozen readers, and the count each test prints and checks at the end.
 
 The workers run with the settings a user gets (lease, sweep, retry backoff, transport retry,
