@@ -304,3 +304,14 @@ def test_it_gives_each_role_its_status_on_the_other_staff_pages(name, role_clien
     actual = _visit(url, clients, users, records=PAGE_RECORDS.get(name))
 
     assert actual == PAGES[name], f"{name} ({url}):\n{_readable(PAGES[name], actual)}"
+
+
+def test_it_posts_every_post_only_page_in_the_changing_matrix():
+    """A page that answers GET with 405 does its work when posted: test_role_matrix.py must
+    post it for every role."""
+    from tests.audit.test_role_matrix import POST_PAGES
+
+    post_only = {name for name, statuses in PAGES.items() if 405 in statuses[2:]}
+    post_only.discard("admin:logout")  # ends one's own session; changes nobody's rights
+    post_only.discard("twofactor:logout")
+    assert post_only - POST_PAGES == set()
