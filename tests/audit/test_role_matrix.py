@@ -336,6 +336,18 @@ CASES: dict[str, Case] = {
         ),
         changed=lambda a: not Suppression.objects.exists(),
     ),
+    # Deleting a person in the admin is their erasure (the row stays, anonymised).
+    "subscriber_delete": Case(
+        page="admin:subscribers_subscriber_delete",
+        records=AuditAction.ERASURE,
+        cells=_ADMINISTRATION,
+        arrange=lambda: {"reader": subscriber_make(email=READER_EMAIL)},
+        perform=lambda client, a: client.post(
+            reverse("admin:subscribers_subscriber_delete", args=[a["reader"].pk]),
+            {"post": "yes"},
+        ),
+        changed=lambda a: _status(Subscriber, a["reader"].pk) == "erased",
+    ),
     "print_run_finalise": Case(
         page="printing:print_run_finalise",
         records=AuditAction.PRINT_RUN_FINAL,
