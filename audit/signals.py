@@ -48,6 +48,10 @@ def _names(model, pk_set) -> list[str]:
 def _rights_changed(*, instance, action, model, pk_set, audit_action) -> None:
     if action not in _CHANGES:
         return
+    if action != "post_clear" and not pk_set:
+        # add() of rights already held (the role sync after every migrate) changes nothing;
+        # Django still sends the signal, with an empty set.
+        return
     detail = {"change": _CHANGES[action], "names": _names(model, pk_set)}
     audit_record(action=audit_action, actor=current_actor.get(), target=instance, detail=detail)
 

@@ -147,3 +147,15 @@ def test_it_records_the_roles_that_go_with_a_deleted_account_and_group():
     assert (group.action, group.object_label) == (AuditAction.ROLE_CHANGE, "Särskilda")
     assert group.detail == {"change": "group_deleted", "names": ["kollega"]}
     assert len(entries(AuditAction.ROLE_CHANGE)) == 4  # the two additions and the deletions
+
+
+def test_it_records_nothing_when_the_role_sync_after_migrate_finds_the_rights_in_place():
+    role_groups_sync()
+    before = last_entry_id()
+
+    role_groups_sync()  # what every migrate does
+    Group.objects.get(name=EDITORS).permissions.add(
+        *Group.objects.get(name=EDITORS).permissions.all()
+    )
+
+    assert entries_since(before) == []
