@@ -13,7 +13,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
 from accounts.models import User
-from accounts.roles import ADMINISTRATORS, DISTRIBUTION_STAFF, EDITORS, role_groups_sync
+from accounts.roles import ADMINISTRATORS, DISTRIBUTION_STAFF, EDITORS
 from audit.models import AuditEntry
 from tests.accounts.staff import totp_enrol
 
@@ -37,7 +37,7 @@ def role_user_make(role: str):
     """The account of a role (None for anonymous), with a confirmed app for staff."""
     if role == "anonymous":
         return None
-    role_groups_sync()
+    # The role groups are there: the migrations made them (and tests/conftest.py sees to it).
     username = role.replace("_", "-")
     # No password: hashing one at the default cost for every cell would dominate the run.
     if role == "superuser":
@@ -87,3 +87,17 @@ def assert_no_address(entries: list[AuditEntry]) -> None:
         )
         found = EMAIL_PATTERN.search(text)
         assert found is None, f"{entry.action} entry holds an address: {found.group()!r}"
+
+
+def assert_sent_to_login(role: str, response) -> None:
+    """A 302 refusal leads to the login: the admin's for a visitor, the second step for an
+    account without staff status (which has a session but no verified app)."""
+    from urllib.parse import urlsplit
+
+    from django.urls import reverse
+
+    where = urlsplit(response["Location"]).path
+    if role == "anonymous":
+        assert where == reverse("admin:login"), where
+    elif role == "non_staff":
+        assert where in (reverse("twofactor:verify"), reverse("twofactor:setup")), where

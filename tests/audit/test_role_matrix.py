@@ -27,6 +27,7 @@ from tests.audit.matrix_objects import READER_EMAIL, colleague_make
 from tests.audit.matrix_roles import (
     ROLES,
     assert_no_address,
+    assert_sent_to_login,
     entries_since,
     last_entry_id,
     role_client,
@@ -444,6 +445,8 @@ def test_it_allows_or_refuses_each_role_and_records_only_what_was_done(
     assert_no_address(made)
     cell = case.cells[role]
     assert response.status_code == cell.status, getattr(response, "content", b"")[:300]
+    if not cell.allowed and cell.status == 302:
+        assert_sent_to_login(role, response)
     if cell.allowed:
         assert case.changed(arranged)
         if case.records is None:

@@ -26,6 +26,7 @@ from tests.audit.matrix_roles import (
     ROLES,
     STAFF_ROLES,
     assert_no_address,
+    assert_sent_to_login,
     entries_since,
     last_entry_id,
     role_client,
@@ -299,6 +300,8 @@ def test_it_runs_each_admin_action_for_the_roles_that_may_and_records_it_once(se
     made = entries_since(before)
     assert_no_address(made)
     assert response.status_code == _expected_status(label, name, role)
+    if role in ("anonymous", "non_staff"):
+        assert_sent_to_login(role, response)
     if role in action.allowed.split():
         if action.changed is not None:
             assert action.changed(target)
