@@ -70,6 +70,9 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "municipality", "region", "print_copies", "contact_count"]
     list_filter = ["kind", "municipality", "region"]
     search_fields = ["name", "city", "street"]
+    # The list and the subscriber form's autocomplete page through it: an order keeps a
+    # page's organisations from turning up again on the next.
+    ordering = ["name", "pk"]
     list_select_related = ["municipality", "region"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "municipality", "region", "print_copies"]}),
