@@ -6,6 +6,8 @@ fields are not in the page they were given), and a form error when they pick a g
 rights they do not hold themselves.
 """
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
@@ -131,6 +133,21 @@ class RoleGroupAdmin(SuperuserOnlyFieldsMixin, GroupAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or group_grantable(actor=request.user, group=obj))
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LockoutAttemptAdmin(AccessAttemptAdmin):
+    @admin.action(description=_("Rensa utgångna inloggningsförsök"))
+    def cleanup_expired_attempts(self, request, queryset):
+        # django-axes (8.3) reads the time of the login attempt from the request, which only a
+        # login request has: on any other page its own action failed with AttributeError.
+        # None makes it count the cool-off from now, as the action means to.
+        if not hasattr(request, "axes_attempt_time"):
+            request.axes_attempt_time = None
+        return super().cleanup_expired_attempts(request, queryset)
 
 
 from . import admin_tokens  # noqa: E402,F401  (registers the API token admin)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.db import models
@@ -33,7 +35,25 @@ def command_line(command: str) -> CommandLine:
     return CommandLine(command=command, os_user=os_user)
 
 
+# Commands that serve requests: what happens in them is done by the request's user (or the
+# system), not by whoever started the server.
+_SERVING_COMMANDS = {"runserver", "testserver"}
+
+
+def command_of_this_process() -> CommandLine | None:
+    """The command line when this process is a management command (`manage.py createsuperuser`,
+    `manage.py shell`), so that what it changes without naming an actor (Django's own
+    commands, a signal, a service called with no actor) is not put down to "systemet"."""
+    if len(sys.argv) < 2 or Path(sys.argv[0]).name not in ("manage.py", "django-admin"):
+        return None
+    if sys.argv[1] in _SERVING_COMMANDS or sys.argv[1].startswith("-"):
+        return None
+    return command_line(sys.argv[1])
+
+
 def _actor_fields(actor: Any) -> dict[str, Any]:
+    if actor is None:
+        actor = command_of_this_process()
     if isinstance(actor, CommandLine):
         return {
             "actor_kind": ActorKind.COMMAND,
@@ -67,7 +87,8 @@ def audit_record(
     label: str = "",
     detail: dict | None = None,
 ) -> AuditEntry:
-    """Append one entry. `actor` is a user, a CommandLine, PersonViaLink or None (the system)."""
+    """Append one entry. `actor` is a user, a CommandLine, PersonViaLink or None: the system,
+    or the command line when this process is a management command."""
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or target.pk

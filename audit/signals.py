@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db.models.signals import m2m_changed, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from .context import current_actor
@@ -47,6 +47,10 @@ def _names(model, pk_set) -> list[str]:
 
 def _rights_changed(*, instance, action, model, pk_set, audit_action) -> None:
     if action not in _CHANGES:
+        return
+    if action != "post_clear" and not pk_set:
+        # add() of rights already held (the role sync after every migrate) changes nothing;
+        # Django still sends the signal, with an empty set.
         return
     detail = {"change": _CHANGES[action], "names": _names(model, pk_set)}
     audit_record(action=audit_action, actor=current_actor.get(), target=instance, detail=detail)
@@ -105,3 +109,32 @@ def _status_flags(sender, instance, raw=False, **kwargs) -> None:
             label=instance.get_username(),
             detail=changed,
         )
+
+
+# Deleting an account or a group takes its memberships with it without any m2m_changed:
+# each is one change of roles, recorded (inside the deletion's transaction) before it goes.
+@receiver(pre_delete, sender=User, dispatch_uid="audit_user_deleted")
+def _user_deleted(sender, instance, **kwargs) -> None:
+    audit_record(
+        action=AuditAction.ROLE_CHANGE,
+        actor=current_actor.get(),
+        target=instance,
+        label=instance.get_username(),
+        detail={
+            "change": "account_deleted",
+            "names": sorted(instance.groups.values_list("name", flat=True)),
+        },
+    )
+
+
+@receiver(pre_delete, sender=Group, dispatch_uid="audit_group_deleted")
+def _group_deleted(sender, instance, **kwargs) -> None:
+    audit_record(
+        action=AuditAction.ROLE_CHANGE,
+        actor=current_actor.get(),
+        target=instance,
+        detail={
+            "change": "group_deleted",
+            "names": sorted(instance.user_set.values_list("username", flat=True)),
+        },
+    )

@@ -1,7 +1,8 @@
 """The staff page of an issue's print list: table, totals, to fix, diff, mark final, download."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,8 +31,11 @@ FINALISE_PERMISSION = "printing.add_printrun"
 
 
 def print_staff_required(view):
-    """Anonymous visitors go to the login page; staff without the permission get 403."""
-    return login_required(permission_required(EXPORT_PERMISSION, raise_exception=True)(view))
+    """Anonymous visitors go to the login page; staff without the permission get 403.
+
+    Staff status is asked for as the admin asks for it: an account whose staff status was
+    taken away keeps its groups (and perhaps a session), and must reach no print list."""
+    return staff_member_required(permission_required(EXPORT_PERMISSION, raise_exception=True)(view))
 
 
 @require_GET

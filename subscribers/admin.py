@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from . import privacy
 from .admin_import import SubscriberImportAdminMixin
 from .admin_privacy import (
     ConsentEventInline,
@@ -69,6 +70,9 @@ class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "municipality", "region", "print_copies", "contact_count"]
     list_filter = ["kind", "municipality", "region"]
     search_fields = ["name", "city", "street"]
+    # The list and the subscriber form's autocomplete page through it: an order keeps a
+    # page's organisations from turning up again on the next.
+    ordering = ["name", "pk"]
     list_select_related = ["municipality", "region"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "municipality", "region", "print_copies"]}),
@@ -209,6 +213,20 @@ class SubscriberAdmin(SubscriberImportAdminMixin, admin.ModelAdmin):
         self.message_user(
             request, gettext("%(count)d prenumeranter avregistrerades.") % {"count": changed}
         )
+
+    # Deleting a person in the admin is their erasure, never a bare DELETE: that would take
+    # the consent log with it, leave no entry in the audit trail and no suppression hash,
+    # so the next import could bring the address back.
+    def delete_model(self, request, subscriber: Subscriber) -> None:
+        privacy.subscriber_erase(
+            subscriber=subscriber,
+            origin=RequestOrigin(staff_user=request.user),
+            source=ConsentSource.ADMIN,
+        )
+
+    def delete_queryset(self, request, queryset: QuerySet) -> None:
+        for subscriber in queryset:
+            self.delete_model(request, subscriber)
 
     def save_model(self, request, subscriber: Subscriber, form, change: bool) -> None:
         super().save_model(request, subscriber, form, change)

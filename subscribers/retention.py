@@ -15,6 +15,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
+
+from audit.models import AuditAction
+from audit.services import audit_record
 
 from .models import ConsentAction, ConsentEvent, Subscriber, SubscriberStatus
 
@@ -73,6 +77,19 @@ def pending_signups_purge(*, batch_size: int = PURGE_BATCH_SIZE) -> PurgeResult:
         deleted += batch
     while batch := _signups_redact_batch(cutoff=cutoff, batch_size=batch_size):
         redacted += batch
+    if deleted or redacted:
+        # Personal data removed by the retention rule rather than on request: one entry per
+        # run that removed anything, by count (the people are gone; their ids say nothing).
+        audit_record(
+            action=AuditAction.ERASURE,
+            object_type=Subscriber._meta.label_lower,
+            label=gettext("ej bekräftade anmälningar"),
+            detail={
+                "pending_signups_deleted": deleted,
+                "signups_redacted": redacted,
+                "older_than": cutoff.isoformat(),
+            },
+        )
     return PurgeResult(subscribers_deleted=deleted, signups_redacted=redacted)
 
 

@@ -31,9 +31,9 @@ from .models import (
     Segment,
     Subscriber,
     SubscriberStatus,
-    Suppression,
     SuppressionReason,
 )
+from .suppressions import person_actor, suppression_ensure, suppressions_lift
 from .tasks import preferences_changed_mail_send_task, signup_mail_send_task
 from .tokens import PREFERENCES, token_make, unsubscribe_url
 from .validation import email_normalise
@@ -186,11 +186,9 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
         subscriber.unsubscribed_at = None
         subscriber.legal_basis = LegalBasis.CONSENT
         subscriber.save()
-        liftable = Suppression.objects.for_address(subscriber.email).filter(
-            reason__in=_LIFTED_BY_OPT_IN
+        lifted = suppressions_lift(
+            email=subscriber.email, reasons=_LIFTED_BY_OPT_IN, actor=person_actor(origin)
         )
-        lifted = list(liftable.values_list("reason", flat=True))
-        liftable.delete()
         consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.CONFIRM,
@@ -341,9 +339,11 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: Reque
                 origin=origin,
                 detail={"status_before": status_before},
             )
-        Suppression.objects.get_or_create(
+        suppression_ensure(
+            email=subscriber.email,
             email_hash=subscriber.email_hash,
-            defaults={"email": subscriber.email, "reason": SuppressionReason.UNSUBSCRIBED},
+            reason=SuppressionReason.UNSUBSCRIBED,
+            actor=person_actor(origin),
         )
         if changed:
             # The address only to endpoints allowed personal data (a CRM that must stop too).

@@ -12,19 +12,16 @@ from .models import (
     ConsentSource,
     Subscriber,
     SubscriberStatus,
-    Suppression,
     SuppressionReason,
 )
+from .suppressions import suppression_ensure
 from .validation import email_hash
 
 
 @transaction.atomic
 def subscriber_mark_bounced(*, subscriber_id: int, email: str, reply: str) -> None:
     """Suppress the address and set the subscriber to bounced (idempotent)."""
-    Suppression.objects.get_or_create(
-        email_hash=email_hash(email),
-        defaults={"email": email, "reason": SuppressionReason.BOUNCED},
-    )
+    suppression_ensure(email=email, email_hash=email_hash(email), reason=SuppressionReason.BOUNCED)
     updated = Subscriber.objects.filter(pk=subscriber_id, status=SubscriberStatus.ACTIVE).update(
         status=SubscriberStatus.BOUNCED, updated_at=timezone.now()
     )

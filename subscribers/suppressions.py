@@ -1,14 +1,14 @@
-"""Staff changes to the suppression list, each leaving an audit entry.
-
-The automatic entries (unsubscribe, bounce, erasure) are written where those happen and are
-recorded there (the consent log, the erasure's own audit entry); these are the hand-made ones.
+"""Changes to the suppression list, each leaving one audit entry: by staff in the admin, by
+the person (an unsubscribe link; a confirmed new sign-up lifts their own entry) and by the
+system (a bounce). An erasure turns an entry into a bare hash, which its own entry records.
 """
 
 from django.db import transaction
 
 from audit.models import AuditAction
-from audit.services import audit_record
+from audit.services import PersonViaLink, audit_record
 
+from .consent import RequestOrigin
 from .models import Suppression
 
 
@@ -35,3 +35,35 @@ def suppression_remove(*, suppression: Suppression, actor=None) -> None:
         detail={"reason": suppression.reason},
     )
     suppression.delete()
+
+
+def suppression_ensure(*, email: str, email_hash: str, reason: str, actor=None) -> bool:
+    """Suppress the address unless it already is; True (and one audit entry) when this call
+    added the entry. `actor` None is the system (a bounce)."""
+    suppression, created = Suppression.objects.get_or_create(
+        email_hash=email_hash, defaults={"email": email, "reason": reason}
+    )
+    if created:
+        audit_record(
+            action=AuditAction.SUPPRESSION_ADD,
+            actor=actor,
+            target=suppression,
+            detail={"reason": reason},
+        )
+    return created
+
+
+def suppressions_lift(*, email: str, reasons, actor=None) -> list[str]:
+    """Remove the address's entries of the given reasons (a confirmed opt-in lifts the
+    person's own unsubscribe); one audit entry each. Returns the reasons lifted."""
+    lifted = []
+    for suppression in Suppression.objects.for_address(email).filter(reason__in=reasons):
+        suppression_remove(suppression=suppression, actor=actor)
+        lifted.append(suppression.reason)
+    return lifted
+
+
+def person_actor(origin: RequestOrigin):
+    """Who the trail names for a change made through a request: the staff user when staff
+    made it in the admin, otherwise the person themself through a link mailed to them."""
+    return origin.staff_user or PersonViaLink()

@@ -315,6 +315,12 @@ def dispatch_pause_if_failing(*, dispatch_id: int) -> bool:
     )
     if paused:
         logger.warning("dispatch %s paused: %s", dispatch_id, reason)
+        # Nobody pressed the button: the trail says the system paused it, and why.
+        audit_record(
+            action=AuditAction.DISPATCH_PAUSE,
+            target=Dispatch.objects.select_related("issue").get(pk=dispatch_id),
+            detail={"reason": reason, "automatic": True, "failed": failed, "of": len(latest)},
+        )
     return bool(paused)
 
 

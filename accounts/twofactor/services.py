@@ -12,6 +12,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from audit.models import AuditAction
+from audit.services import audit_record
 
 TOTP_DEVICE_NAME = "Autentiseringsapp"
 RECOVERY_DEVICE_NAME = "Reservkoder"
@@ -88,6 +90,14 @@ def second_factor_check(*, user: User, token: str) -> Device:
             accepted = device
             break
     if accepted is None:
+        # A wrong second factor is a failed login as much as a wrong password is.
+        audit_record(
+            action=AuditAction.LOGIN_FAILED,
+            actor=user,
+            target=user,
+            label=user.get_username(),
+            detail={"step": "second_factor"},
+        )
         raise refusal
     return accepted
 
