@@ -35,7 +35,7 @@ def eta_text(progress: DispatchProgress) -> str:
         if progress.remaining and progress.status == "sending":
             return _("okänd (inget skickat den senaste minuten)")
         return _("–")
-    return _("ca %(duration)s") % {"duration": duration_text(progress.eta_seconds)}
+    return _("ca %(duration)s") % {"duration": duration_text(max(1.0, progress.eta_seconds))}
 
 
 def counts_text(progress: DispatchProgress) -> str:
@@ -65,9 +65,9 @@ def summary_text(progress: DispatchProgress) -> str:
         "total": progress.total,
     }
     if progress.elapsed_seconds is not None:
-        text += _(" på %(duration)s (%(rate)s)") % {
+        text += _(" på %(duration)s, %(rate)s brev/s") % {
             "duration": duration_text(progress.elapsed_seconds),
-            "rate": rate_text(progress),
+            "rate": f"{progress.rate_per_second or 0:.1f}",
         }
     return text
 

@@ -116,6 +116,17 @@ class DispatchWatch:
         self.stderr.flush()
 
     def run(self, *, dispatch_id: int) -> DispatchProgress:
+        try:
+            return self._run(dispatch_id=dispatch_id)
+        except KeyboardInterrupt:
+            # Only the watching stops: the workers go on sending.
+            self._say(
+                f"Slutade följa utskick {dispatch_id}; det fortsätter. "
+                f"Följ det igen med: python manage.py dispatch_status {dispatch_id} --wait"
+            )
+            raise SystemExit(130) from None
+
+    def _run(self, *, dispatch_id: int) -> DispatchProgress:
         last_marker = None
         moved_at = printed_at = time.monotonic()
         last_status = None
