@@ -265,3 +265,65 @@ def test_it_redraws_one_line_with_a_bar_on_a_terminal(celery_workers, smtp_serve
     assert process.returncode == 0
     assert text.count("\r[") >= 2  # the bar redrawn in place
     assert "Klart: 20 skickade" in text
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_names_the_workers_that_answer_when_they_send_nothing(celery_workers, smtp_server):
+    _readers(5)
+    smtp_server.hold_after = 0  # every conversation waits at RCPT: workers busy, nothing sent
+    celery_workers.start()
+    watcher = Watcher(
+        "send_issue",
+        sendable_issue_make().slug,
+        "--wait",
+        "--stall-seconds",
+        "3",
+        env=testdb_env(),
+    )
+    try:
+        watcher.wait_for_stderr("De skickar ändå inget", timeout=90)
+        smtp_server.release()
+        watcher.process.wait(timeout=90)
+    finally:
+        smtp_server.release()
+        watcher.stop()
+    warning = "".join(watcher.stderr)
+    print(warning)
+    # The ping is answered by the worker's main process while its pool is held at RCPT.
+    assert f"test0-{os.getpid()}@" in warning
+    assert "Ingen arbetare" not in warning
+    assert "kommer framåt igen" in warning
+    assert watcher.process.returncode == 0
+    assert "Klart: 5 skickade" in "".join(watcher.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_says_rows_wait_for_a_retry_instead_of_blaming_the_workers(celery_workers, smtp_server):
+    _readers(2)
+    smtp_server.fail_once["lasare1@example.se"] = "451 4.7.1 Försök igen senare"
+    # The retry backoff at 20 s, so the wait outlasts the 2 s threshold by far.
+    celery_workers.start(DELIVERY_RETRY_BASE_SECONDS="20")
+    result = manage_run(
+        "send_issue",
+        sendable_issue_make().slug,
+        "--wait",
+        "--stall-seconds",
+        "2",
+        env=testdb_env(),
+    )
+    print(result.stdout, result.stderr)
+    assert result.returncode == 0
+    assert "1 mottagare väntar på ett nytt försök, nästa kl." in result.stderr
+    assert "VARNING" not in result.stderr
+    assert "Klart: 2 skickade" in result.stdout
+
+
+def test_it_refuses_a_threshold_that_is_not_a_positive_number_of_seconds():
+    for bad in ("0", "-5", "nan", "inf", "trettio"):
+        result = manage_run(
+            "dispatch_status", "1", "--wait", "--stall-seconds", bad, env=testdb_env()
+        )
+        assert result.returncode != 0
+        assert "sekunder" in result.stderr, result.stderr

@@ -12,11 +12,13 @@ import time
 
 from django.conf import settings
 from django.core.management.base import OutputWrapper
+from django.utils import timezone
 
 from worker.broker import PING_TIMEOUT_SECONDS, BrokerReport, broker_report
 from worker.models import DispatchStatus
 from worker.progress_text import counts_text, duration_text, eta_text, rate_text, summary_text
 from worker.selectors import DispatchProgress, dispatch_progress
+from worker.services import next_attempt_due
 
 # The issue's wording: "after about 30 s without progress".
 STALL_SECONDS_DEFAULT = 30.0
@@ -155,9 +157,17 @@ class DispatchWatch:
                 and not settings.CELERY_TASK_ALWAYS_EAGER
                 and now - moved_at >= self.stall_seconds
             ):
-                report = broker_report()
-                self._say(stall_text(report, seconds=now - moved_at, dispatch_id=dispatch_id))
                 warned = True
+                due = next_attempt_due(dispatch_id=dispatch_id)
+                if not progress.sending and due is not None and due > timezone.now():
+                    # Only rows waiting out a retry backoff are left: a pause by design.
+                    self._say(
+                        f"Utskick {dispatch_id}: {progress.queued} mottagare väntar på ett nytt "
+                        f"försök, nästa kl. {timezone.localtime(due):%H:%M:%S}."
+                    )
+                else:
+                    report = broker_report()
+                    self._say(stall_text(report, seconds=now - moved_at, dispatch_id=dispatch_id))
             time.sleep(POLL_SECONDS)
         self._draw(progress_line(progress))
         if self.interactive:
@@ -177,15 +187,28 @@ def watch_arguments_add(parser) -> None:
     """The options of every command that watches a dispatch."""
     parser.add_argument(
         "--stall-seconds",
-        type=float,
+        type=_positive_seconds,
         default=STALL_SECONDS_DEFAULT,
         metavar="S",
         help="Varna när inget har hänt på så här många sekunder (30).",
     )
     parser.add_argument(
         "--interval",
-        type=float,
+        type=_positive_seconds,
         default=PLAIN_INTERVAL_DEFAULT,
         metavar="S",
         help="Sekunder mellan raderna när utdata inte går till en terminal (10).",
     )
+
+
+def _positive_seconds(value: str) -> float:
+    import argparse
+    import math
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} är inget antal sekunder") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: ange ett positivt antal sekunder")
+    return seconds
