@@ -301,13 +301,27 @@ def test_it_names_the_workers_that_answer_when_they_send_nothing(celery_workers,
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_it_says_rows_wait_for_a_retry_instead_of_blaming_the_workers(celery_workers, smtp_server):
+    from tests.workers import wait_until
+
     _readers(2)
     smtp_server.fail_once["lasare1@example.se"] = "451 4.7.1 Försök igen senare"
     # The retry backoff at 20 s, so the wait outlasts the 2 s threshold by far.
     celery_workers.start(DELIVERY_RETRY_BASE_SECONDS="20")
+    call_command("send_issue", sendable_issue_make().slug)
+    # Watch only once the first attempt is over: a worker that is slow to start on a busy
+    # machine is a standstill the warning rightly reports, and not what this test is about.
+    wait_until(
+        lambda: (
+            smtp_server.attempts.get("lasare1@example.se") == 1
+            and "lasare0@example.se" in smtp_server.recipients()
+            and not Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()
+        ),
+        timeout=120,
+        message="the first attempt never ended",
+    )
     result = manage_run(
-        "send_issue",
-        sendable_issue_make().slug,
+        "dispatch_status",
+        str(Dispatch.objects.get().pk),
         "--wait",
         "--stall-seconds",
         "2",
@@ -327,3 +341,31 @@ def test_it_refuses_a_threshold_that_is_not_a_positive_number_of_seconds():
         )
         assert result.returncode != 0
         assert "sekunder" in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_watching_when_its_database_connection_is_terminated(redis_purged):
+    from django.db import connection
+
+    dispatch = _dispatch_waiting_in_redis()
+    watcher = Watcher("dispatch_status", str(dispatch.pk), "--wait", env=testdb_env())
+    try:
+        deadline = time.monotonic() + 30
+        while "0/3 skickade" not in "".join(watcher.stdout) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with connection.cursor() as cursor:
+            # No worker runs in this test: every other session on the test database is the
+            # watcher's.
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            terminated = cursor.fetchone()[0]
+        watcher.wait_for_stderr("Databasen svarar igen", timeout=30)
+    finally:
+        watcher.stop()
+    print(f"terminated {terminated} session(s)\n{''.join(watcher.stderr)}")
+    assert terminated >= 1
+    assert "Databasen svarar inte" in "".join(watcher.stderr)
+    assert watcher.process.returncode == 130  # it was still watching when stopped

@@ -12,6 +12,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import OutputWrapper
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from worker.broker import PING_TIMEOUT_SECONDS, BrokerReport, broker_report
@@ -133,8 +134,22 @@ class DispatchWatch:
         moved_at = printed_at = time.monotonic()
         last_status = None
         warned = False
+        unreachable = False
         while True:
-            progress = dispatch_progress(dispatch_id=dispatch_id)
+            try:
+                progress = dispatch_progress(dispatch_id=dispatch_id)
+            except (OperationalError, InterfaceError) as error:
+                # A database restart must not end the watch: the workers carry on meanwhile.
+                if not unreachable:
+                    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                    self._say(f"Databasen svarar inte ({first_line}); försöker igen.")
+                    unreachable = True
+                connection.close()
+                time.sleep(POLL_SECONDS * 4)
+                continue
+            if unreachable:
+                self._say("Databasen svarar igen.")
+                unreachable = False
             now = time.monotonic()
             marker = (progress.finished, progress.sending)
             if marker != last_marker:
