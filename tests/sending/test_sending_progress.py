@@ -8,13 +8,16 @@ what they print is what an operator's terminal or a cron log gets.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from datetime import timedelta
@@ -236,6 +239,8 @@ def test_it_redraws_one_line_with_a_bar_on_a_terminal(celery_workers, smtp_serve
     smtp_server.delay = 0.1
     celery_workers.start()
     controller, terminal = pty.openpty()
+    # A narrow terminal: a line wider than it would wrap, and "\r" could not redraw it.
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "manage.py", "send_issue", sendable_issue_make().slug, "--wait"],
         cwd=ROOT,
@@ -264,6 +269,8 @@ def test_it_redraws_one_line_with_a_bar_on_a_terminal(celery_workers, smtp_serve
     print(repr(text[-400:]))
     assert process.returncode == 0
     assert text.count("\r[") >= 2  # the bar redrawn in place
+    redrawn = [part for part in text.split("\r") if part.startswith("[")]
+    assert all(len(part) <= 59 for part in redrawn), max(redrawn, key=len)
     assert "Klart: 20 skickade" in text
 
 

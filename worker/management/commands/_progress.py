@@ -8,6 +8,7 @@ asked whether any worker is listening, and the answer says what to start.
 
 from __future__ import annotations
 
+import shutil
 import time
 
 from django.conf import settings
@@ -40,6 +41,17 @@ def progress_line(progress: DispatchProgress) -> str:
         f"{progress_bar(progress)} {progress.status_display}: {counts_text(progress)}"
         f" · {rate_text(progress)} · kvar: {eta_text(progress)}"
     )
+
+
+def progress_line_compact(progress: DispatchProgress, columns: int) -> str:
+    """The terminal's line: what matters most first, the bar shrunk to leave room for it."""
+    rate = "–" if progress.rate_per_second is None else f"{progress.rate_per_second:.1f}"
+    text = (
+        f" {progress.sent}/{progress.total} skickade · {progress.failed} fel · "
+        f"{rate} brev/s · kvar: {eta_text(progress)}"
+    )
+    width = max(10, min(BAR_WIDTH, columns - 1 - len(text) - 7))
+    return (progress_bar(progress, width) + text)[: max(20, columns - 1)]
 
 
 def stall_text(report: BrokerReport, *, seconds: float, dispatch_id: int) -> str:
@@ -101,13 +113,16 @@ class DispatchWatch:
         self.interval = interval
         self._drawn = 0  # length of the line on screen, to blank what a shorter one leaves
 
-    def _draw(self, line: str) -> None:
+    def _draw(self, progress: DispatchProgress) -> None:
         if self.interactive:
+            # A line wider than the terminal wraps, and "\r" would then only go back to the
+            # start of its last row: keep it to one row.
+            line = progress_line_compact(progress, shutil.get_terminal_size().columns)
             self.stdout.write("\r" + line.ljust(self._drawn), ending="")
             self.stdout.flush()
             self._drawn = len(line)
         else:
-            self.stdout.write(line)
+            self.stdout.write(progress_line(progress))
             self.stdout.flush()
 
     def _say(self, text: str) -> None:
@@ -161,9 +176,9 @@ class DispatchWatch:
             if ended:
                 break
             if self.interactive:
-                self._draw(progress_line(progress))
+                self._draw(progress)
             elif progress.status != last_status or now - printed_at >= self.interval:
-                self._draw(progress_line(progress))
+                self._draw(progress)
                 printed_at = now
             last_status = progress.status
             if (
@@ -184,7 +199,7 @@ class DispatchWatch:
                     report = broker_report()
                     self._say(stall_text(report, seconds=now - moved_at, dispatch_id=dispatch_id))
             time.sleep(POLL_SECONDS)
-        self._draw(progress_line(progress))
+        self._draw(progress)
         if self.interactive:
             self.stdout.write("")
         self.stdout.write(summary_text(progress))
