@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from .models import DispatchStatus
 from .selectors import DispatchProgress
 
 
@@ -32,7 +33,7 @@ def eta_text(progress: DispatchProgress) -> str:
     if progress.is_final:
         return _("klart")
     if progress.eta_seconds is None:
-        if progress.remaining and progress.status == "sending":
+        if progress.remaining and progress.status == DispatchStatus.SENDING:
             return _("okänd (inget skickat den senaste minuten)")
         return _("–")
     return _("ca %(duration)s") % {"duration": duration_text(max(1.0, progress.eta_seconds))}

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
+from .models import DISPATCH_FINAL_STATUSES, Delivery, DeliveryStatus, Dispatch, DispatchStatus
 
 # The rate is measured over the last minute: long enough to smooth out batch boundaries and
 # the recorder's group commits, short enough that a slowdown shows within a minute.
@@ -60,7 +60,7 @@ class DispatchProgress:
 
     @property
     def is_final(self) -> bool:
-        return self.status in {DispatchStatus.DONE, DispatchStatus.CANCELLED, DispatchStatus.FAILED}
+        return self.status in DISPATCH_FINAL_STATUSES
 
     def as_json(self) -> dict:
         return {

@@ -129,6 +129,29 @@ def test_it_measures_the_rate_over_the_last_minute_and_estimates_the_time_left()
 
 
 @pytest.mark.django_db
+def test_it_gives_the_rate_and_time_left_in_english_too():
+    from django.utils import translation
+
+    from worker.progress_text import progress_texts
+
+    _readers(10)
+    call_command("send_issue", sendable_issue_make().slug)
+    dispatch = Dispatch.objects.get()
+    Dispatch.objects.filter(pk=dispatch.pk).update(started_at=timezone.now() - timedelta(minutes=2))
+    rows = list(Delivery.objects.filter(dispatch=dispatch).order_by("id")[:6])
+    for row in rows:
+        row.status, row.finished_at = DeliveryStatus.SENT, timezone.now()
+    Delivery.objects.bulk_update(rows, ["status", "finished_at"])
+
+    with translation.override("en"):
+        texts = progress_texts(dispatch_progress(dispatch_id=dispatch.pk))
+
+    assert texts["rate_display"] == "0.1 messages/s (6 per minute)"
+    assert texts["eta_display"] == "about 40 s"
+    assert "6/10 sent, 0 failed, 0 skipped, 4 left" in texts["announcement"]
+
+
+@pytest.mark.django_db
 def test_it_knows_no_time_left_when_nothing_was_sent_in_the_last_minute():
     dispatch = _dispatch_waiting_in_redis(3)
     Dispatch.objects.filter(pk=dispatch.pk).update(
