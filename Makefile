@@ -12,8 +12,10 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 # e.g. make bench BENCH_ARGS="--quick" or BENCH_ARGS="--n 50000 --skip-peer"
 BENCH_ARGS ?=
+# e.g. make soak SOAK_ARGS="--n 5000" (the default is 100,000 recipients; bench/soak.py)
+SOAK_ARGS ?=
 
-.PHONY: demo test lint format bench system-deps clean
+.PHONY: demo test lint format bench soak system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +46,9 @@ test: $(STAMP) system-deps lint
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+soak: $(STAMP)
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -19,7 +19,17 @@ including the CRLF that ends its last line. `first` and `last` are wall-clock ti
 On SIGUSR1 (and on SIGTERM, before exiting) the counters are also written as JSON to
 --stats-file when one is given.
 
+For the soak (bench/soak.py) it can also misbehave the way real relays do, at random:
+`--rcpt-451 0.005` answers that share of RCPTs with 451 (try again later), and
+`--drop-every 2000` drops the connection in about one message in that many: half of the
+drops while the message data is still arriving (the message is lost, the sender must retry),
+half after the whole message arrived but before the 250 (the message is kept: the sender
+cannot know, and its retry is a duplicate SMTP itself cannot avoid). With `--ledger-file` it
+keeps every accepted message by recipient and Message-ID and writes the ledger there on
+SIGUSR1, so the harness can check that each recipient got exactly one message.
+
 Usage: python bench/sink.py [--host 127.0.0.1] [--port 0] [--stats-file PATH]
+       [--rcpt-451 RATIO] [--drop-every N] [--seed N] [--ledger-file PATH]
 The first line printed on stdout is the port it listens on.
 """
 
@@ -27,11 +37,28 @@ import argparse
 import asyncio
 import json
 import os
+import random
+import re
 import signal
 import sys
 import time
 
 END_OF_DATA = b"\r\n.\r\n"
+MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
+HEADER_LIMIT = 16384  # Message-ID is looked for in this much of the message's start
+
+
+class Faults:
+    """What the sink does wrong, at random (seeded, so a run can be repeated)."""
+
+    def __init__(self) -> None:
+        self.rcpt_451 = 0.0
+        self.drop_ratio = 0.0
+        self.random = random.Random(0)
+        self.ledger: dict[tuple[str, str], int] | None = None
+
+
+FAULTS = Faults()
 
 
 class Counters:
@@ -45,9 +72,15 @@ class Counters:
         self.connections = 0
         self.first: float | None = None
         self.last: float | None = None
+        self.rcpt_451 = 0
+        self.drops_in_data = 0
+        self.drops_after_data = 0
 
     def as_dict(self) -> dict:
         return {
+            "rcpt_451": self.rcpt_451,
+            "drops_in_data": self.drops_in_data,
+            "drops_after_data": self.drops_after_data,
             "messages": self.messages,
             "recipients": self.recipients,
             "bytes": self.bytes,
@@ -70,6 +103,11 @@ class SinkProtocol(asyncio.Protocol):
         # how many bytes of the message have arrived so far.
         self.tail = b""
         self.data_bytes = 0
+        # Only with a ledger or faults: the addresses accepted and the message's first bytes.
+        self.addresses: list[str] = []
+        self.head = b""
+        self.drop: str | None = None  # "in-data" or "after-data" for the message arriving
+        self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -77,14 +115,24 @@ class SinkProtocol(asyncio.Protocol):
         self.transport.write(b"220 sink ESMTP\r\n")
 
     def data_received(self, chunk: bytes) -> None:
-        while chunk:
+        while chunk and not self.closed:
             if self.in_data:
                 chunk = self._data_chunk(chunk)
             else:
                 chunk = self._command_chunk(chunk)
 
+    def _abort(self) -> None:
+        self.closed = True
+        self.transport.abort()
+
     def _data_chunk(self, chunk: bytes) -> bytes:
         """Count a piece of message data; return what follows the end-of-data marker."""
+        if self.drop == "in-data":
+            COUNTERS.drops_in_data += 1
+            self._abort()
+            return b""
+        if FAULTS.ledger is not None and len(self.head) < HEADER_LIMIT:
+            self.head += chunk[: HEADER_LIMIT - len(self.head)]
         scanned = self.tail + chunk
         index = scanned.find(END_OF_DATA)
         if index == -1:
@@ -103,6 +151,19 @@ class SinkProtocol(asyncio.Protocol):
         COUNTERS.last = now
         self.in_data = False
         self.recipients = 0
+        if FAULTS.ledger is not None:
+            found = MESSAGE_ID.search(self.head)
+            message_id = found.group(1).decode() if found else ""
+            for address in self.addresses:
+                key = (address, message_id)
+                FAULTS.ledger[key] = FAULTS.ledger.get(key, 0) + 1
+        self.addresses = []
+        self.head = b""
+        if self.drop == "after-data":
+            # Kept, but the sender never hears so: it will send it again.
+            COUNTERS.drops_after_data += 1
+            self._abort()
+            return b""
         self.transport.write(b"250 2.0.0 queued\r\n")
         return rest
 
@@ -133,13 +194,24 @@ class SinkProtocol(asyncio.Protocol):
         verb = line[:4].upper()
         if verb == b"MAIL":
             self.recipients = 0
+            self.addresses = []
             return b"250 2.1.0 ok\r\n"
         if verb == b"RCPT":
+            if FAULTS.rcpt_451 and FAULTS.random.random() < FAULTS.rcpt_451:
+                COUNTERS.rcpt_451 += 1
+                return b"451 4.3.0 try again later\r\n"
             self.recipients += 1
+            if FAULTS.ledger is not None:
+                start, end = line.find(b"<"), line.find(b">")
+                self.addresses.append(line[start + 1 : end].decode().lower())
             return b"250 2.1.5 ok\r\n"
         if verb == b"DATA":
             if not self.recipients:
                 return b"503 5.5.1 no recipients\r\n"
+            self.drop = None
+            if FAULTS.drop_ratio and FAULTS.random.random() < FAULTS.drop_ratio:
+                self.drop = FAULTS.random.choice(("in-data", "after-data"))
+            self.head = b""
             self.in_data = True
             # The CRLF that ended the DATA line counts as the start of the first line, so an
             # empty message (just ".") is recognised too.
@@ -152,6 +224,7 @@ class SinkProtocol(asyncio.Protocol):
             return b"250 sink\r\n"
         if verb == b"RSET":
             self.recipients = 0
+            self.addresses = []
             return b"250 2.0.0 ok\r\n"
         if verb == b"NOOP":
             return b"250 2.0.0 ok\r\n"
@@ -166,7 +239,15 @@ class SinkProtocol(asyncio.Protocol):
         return b"500 5.5.2 command not recognised\r\n"
 
 
-def stats_write(path: str | None) -> None:
+def ledger_write(path: str | None) -> None:
+    if path and FAULTS.ledger is not None:
+        with open(path + ".tmp", "w") as handle:
+            json.dump([[rcpt, mid, n] for (rcpt, mid), n in FAULTS.ledger.items()], handle)
+        os.replace(path + ".tmp", path)
+
+
+def stats_write(path: str | None, ledger_path: str | None = None) -> None:
+    ledger_write(ledger_path)
     if path:
         with open(path + ".tmp", "w") as handle:
             json.dump(COUNTERS.as_dict(), handle)
@@ -174,29 +255,34 @@ def stats_write(path: str | None) -> None:
         os.replace(path + ".tmp", path)
 
 
-async def serve(host: str, port: int, stats_file: str | None) -> None:
+async def serve(
+    host: str, port: int, stats_file: str | None, ledger_file: str | None = None
+) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(SinkProtocol, host, port, backlog=512)
     print(server.sockets[0].getsockname()[1], flush=True)
     stopped = asyncio.Event()
-    loop.add_signal_handler(signal.SIGUSR1, stats_write, stats_file)
+    loop.add_signal_handler(signal.SIGUSR1, stats_write, stats_file, ledger_file)
     loop.add_signal_handler(signal.SIGTERM, stopped.set)
     loop.add_signal_handler(signal.SIGINT, stopped.set)
     async with server:
         await stopped.wait()
-    stats_write(stats_file)
+    stats_write(stats_file, ledger_file)
 
 
 class SinkProcess:
     """The sink as a child process of the harness, with its counters read over SMTP."""
 
-    def __init__(self, *, host: str = "127.0.0.1", stats_file: str | None = None) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", stats_file: str | None = None, extra: tuple = ()
+    ) -> None:
         import subprocess
 
         self.host = host
         self.process = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--host", host]
-            + (["--stats-file", stats_file] if stats_file else []),
+            + (["--stats-file", stats_file] if stats_file else [])
+            + list(extra),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -238,8 +324,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--stats-file", default=None)
+    parser.add_argument("--rcpt-451", type=float, default=0.0, help="share of RCPTs given 451")
+    parser.add_argument(
+        "--drop-every", type=int, default=0, help="drop the connection in ~1 message in N"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ledger-file", default=None)
     options = parser.parse_args(argv)
-    asyncio.run(serve(options.host, options.port, options.stats_file))
+    FAULTS.rcpt_451 = options.rcpt_451
+    FAULTS.drop_ratio = 1 / options.drop_every if options.drop_every else 0.0
+    FAULTS.random = random.Random(options.seed)
+    if options.ledger_file:
+        FAULTS.ledger = {}
+    asyncio.run(serve(options.host, options.port, options.stats_file, options.ledger_file))
     sys.exit(0)
 
 

@@ -15,6 +15,7 @@ from subscribers.models import Segment
 from .emergency import dispatches_emergency_resume, dispatches_emergency_stop
 from .models import Delivery, Dispatch
 from .preview import dispatch_preview, resend_preview
+from .progress_text import progress_texts
 from .scheduling import schedule_check, time_shown
 from .selectors import dispatch_progress
 from .services import (
@@ -171,7 +172,8 @@ class DispatchAdmin(admin.ModelAdmin):
         dispatch = get_object_or_404(Dispatch, pk=dispatch_id)
         if not self.has_view_permission(request, dispatch):
             raise PermissionDenied
-        return JsonResponse(dispatch_progress(dispatch=dispatch).as_json())
+        progress = dispatch_progress(dispatch=dispatch)
+        return JsonResponse({**progress.as_json(), **progress_texts(progress)})
 
     def control_view(self, request: HttpRequest, dispatch_id: int, action: str):
         dispatch = get_object_or_404(Dispatch, pk=dispatch_id)
@@ -281,7 +283,14 @@ class DispatchAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context["progress"] = dispatch_progress(dispatch=obj)
+            progress = dispatch_progress(dispatch=obj)
+            context["progress"] = progress
+            context.update(
+                {
+                    f"progress_{key.removesuffix('_display')}": text
+                    for key, text in progress_texts(progress).items()
+                }
+            )
             context["can_send"] = request.user.has_perm("worker.send_dispatch")
         return super().render_change_form(request, context, add, change, form_url, obj)
 

@@ -1,5 +1,7 @@
 """The dispatch admin: create through the service, live progress, control buttons."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -75,3 +77,50 @@ def test_it_refuses_the_controls_to_staff_without_the_send_permission(client, dj
     assert response.status_code == 403
     dispatch.refresh_from_db()
     assert dispatch.status == DispatchStatus.SENDING
+
+
+def test_it_shows_the_rate_and_time_left_in_a_status_region_without_inline_scripts(
+    editor_client,
+):
+    readers = segment_make(slug="lasare")
+    for n in range(4):
+        subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
+    editor_client.post(
+        reverse("admin:worker_dispatch_add"), {"issue": sendable_issue_make().pk, "segments": []}
+    )
+    dispatch = Dispatch.objects.get()
+
+    page = editor_client.get(reverse("admin:worker_dispatch_change", args=[dispatch.pk]))
+    progress = editor_client.get(reverse("admin:worker_dispatch_progress", args=[dispatch.pk]))
+
+    html = page.content.decode()
+    assert 'role="status"' in html and 'aria-live="polite"' in html
+    assert 'data-field="rate_display"' in html and 'data-field="eta_display"' in html
+    assert "Beräknad tid kvar" in html and "Takt" in html
+    # Every script on the page is a file (django-csp allows no inline script without nonce).
+    for script in re.findall(r"<script[^>]*>", html):
+        assert "src=" in script, script
+    body = progress.json()
+    assert body["total"] == 4 and body["remaining"] == 4
+    assert body["rate_display"] and body["eta_display"]
+    assert "4 kvar" in body["announcement"]
+
+
+def test_it_refuses_the_progress_of_a_dispatch_to_staff_without_the_permission(
+    editor_client, client, django_user_model
+):
+    readers = segment_make(slug="lasare")
+    subscriber_make(email="lasare@example.se", segments=[readers])
+    editor_client.post(
+        reverse("admin:worker_dispatch_add"), {"issue": sendable_issue_make().pk, "segments": []}
+    )
+    dispatch = Dispatch.objects.get()
+    outsider = django_user_model.objects.create_user(
+        username="praktikant", password="x-secret-123", is_staff=True
+    )
+    client.force_login(outsider)
+
+    response = client.get(reverse("admin:worker_dispatch_progress", args=[dispatch.pk]))
+
+    assert response.status_code == 403
+    assert b"lasare@example.se" not in response.content

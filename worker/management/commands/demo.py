@@ -5,7 +5,6 @@ Lives in `worker` because it is the one app allowed to use both `newsletter` and
 would, so worker does not import printing.
 """
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -13,6 +12,7 @@ from lansnytt.generated_files import PRINT_EXPORTS, RENDERINGS, generated_dir
 from newsletter.demo import demo_issue_ensure
 from newsletter.models import Issue
 from worker.batches import tasks_run_in_process
+from worker.broker import broker_url_masked
 from worker.selectors import dispatch_progress
 from worker.services import dispatch_create
 from worker.transport import transport_make
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         if not tasks_run_in_process():
             self.stdout.write(
                 f"Utskick {dispatch.pk}: {dispatch.planned_count} mottagare lämnade till "
-                f"Celery-arbetarna ({settings.REDIS_URL}) för {where}. "
+                f"Celery-arbetarna ({broker_url_masked()}) för {where}. "
                 f"Följ det med: python manage.py dispatch_status {dispatch.pk}"
             )
             return

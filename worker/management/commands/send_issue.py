@@ -1,5 +1,4 @@
 import sys
-import time
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -9,11 +8,10 @@ from newsletter.models import Issue
 from worker.models import DispatchStatus
 from worker.preview import dispatch_preview
 from worker.scheduling import schedule_check, schedule_parse, time_shown
-from worker.selectors import dispatch_progress
 from worker.services import dispatch_create
 from worker.testsend import dispatch_test_send
 
-from ._progress import progress_line
+from ._progress import DispatchWatch, watch_arguments_add, watch_exit_status
 
 
 class Command(BaseCommand):
@@ -59,6 +57,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Visa mottagarna per segment, spärrade och redan nådda, utan att skapa något.",
         )
+        watch_arguments_add(parser)
 
     def handle(self, *args, **options) -> None:
         issue = Issue.objects.filter(slug=options["issue_slug"]).first()
@@ -98,7 +97,7 @@ class Command(BaseCommand):
             f"{dispatch.planned_count} mottagare."
         )
         if options["wait"]:
-            self._wait(dispatch)
+            self._wait(dispatch, options)
 
     def _dry_run(self, issue: Issue, segment_slugs: list[str], scheduled_at) -> None:
         if scheduled_at is not None:
@@ -129,19 +128,12 @@ class Command(BaseCommand):
         if not all(result.ok for result in results):
             raise CommandError("Testutskicket nådde inte alla adresser.")
 
-    def _wait(self, dispatch) -> None:
-        interactive = self.stdout.isatty()
-        while True:
-            dispatch.refresh_from_db()
-            progress = dispatch_progress(dispatch=dispatch)
-            line = progress_line(progress)
-            if interactive:
-                self.stdout.write("\r" + line, ending="")
-            if dispatch.is_final or dispatch.status == DispatchStatus.PAUSED:
-                break
-            time.sleep(0.5)
-        self.stdout.write(("\n" if interactive else "") + line)
-        if progress.reason:
-            self.stdout.write(progress.reason)
-        if dispatch.status != DispatchStatus.DONE or progress.failed:
-            sys.exit(1)
+    def _wait(self, dispatch, options) -> None:
+        progress = DispatchWatch(
+            stdout=self.stdout,
+            stderr=self.stderr,
+            stall_seconds=options["stall_seconds"],
+            interval=options["interval"],
+        ).run(dispatch_id=dispatch.pk)
+        if status := watch_exit_status(progress):
+            sys.exit(status)
