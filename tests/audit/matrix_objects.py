@@ -124,7 +124,40 @@ def _municipality():
     return Municipality.objects.order_by("pk").first()
 
 
+def _api_token():
+    from accounts.api_tokens import api_token_create
+
+    colleague = colleague_make()
+    return api_token_create(
+        user=colleague, name="Webbplatsen", scopes=["dispatches:read"], actor=None
+    )[0]
+
+
+def _webhook_endpoint():
+    from webhooks.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.create(
+        url="https://cms.example/hooks", events=["issue.published"]
+    )
+
+
+def _webhook_delivery():
+    from webhooks.models import WebhookDelivery
+
+    return WebhookDelivery.objects.create(
+        endpoint=_webhook_endpoint(),
+        message_id="msg_matrix",
+        event="issue.published",
+        payload={"type": "issue.published", "data": {"issue": "2018-1"}},
+        status="failed",
+        attempts=8,
+    )
+
+
 MAKERS: dict[str, Callable[[], object]] = {
+    "accounts.apitoken": _api_token,
+    "webhooks.webhookendpoint": _webhook_endpoint,
+    "webhooks.webhookdelivery": _webhook_delivery,
     "axes.accessattempt": lambda: _axes("AccessAttempt"),
     "axes.accesslog": lambda: _axes("AccessLog"),
     "axes.accessfailurelog": lambda: _axes("AccessFailureLog"),

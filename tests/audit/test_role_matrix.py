@@ -9,6 +9,8 @@ POST-only page of the URLconf is one of the CASES here.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -111,6 +113,14 @@ def _dispatch_in(status: str) -> Callable[[], dict]:
     return arrange
 
 
+def _emergency_stopped() -> dict:
+    arranged = _published_with_readers()
+    arranged["dispatch"] = Dispatch.objects.create(
+        issue=arranged["issue"], status=DispatchStatus.PAUSED, emergency_stopped=True
+    )
+    return arranged
+
+
 def _colleague() -> dict:
     return {"target": colleague_make()}
 
@@ -139,6 +149,27 @@ def _transition(action: str):
 def _control(action: str):
     return lambda client, a: client.post(
         reverse("admin:worker_dispatch_control", args=[a["dispatch"].pk, action])
+    )
+
+
+def _confirmed(url_of, data_of=lambda a: {}):
+    """POST, then confirm on the confirmation page as the editor does (dispatch create and
+    resend ask first); a role refused before the page gets the refusal."""
+
+    def perform(client, a):
+        url, data = url_of(a), data_of(a)
+        page = client.post(url, data)
+        found = re.search(rb'name="_confirmed_version" value="([0-9a-f]+)"', page.content)
+        if found is None:
+            return page
+        return client.post(url, {**data, "_confirmed_version": found.group(1).decode()})
+
+    return perform
+
+
+def _emergency(action: str):
+    return lambda client, a: client.post(
+        reverse("admin:worker_dispatch_emergency"), {"action": action}
     )
 
 
@@ -260,9 +291,9 @@ CASES: dict[str, Case] = {
         records=AuditAction.DISPATCH_CREATE,
         cells=_EDITING,
         arrange=_published_with_readers,
-        perform=lambda client, a: client.post(
-            reverse("admin:worker_dispatch_add"),
-            {"issue": a["issue"].pk, "segments": [a["segment"].pk]},
+        perform=_confirmed(
+            lambda a: reverse("admin:worker_dispatch_add"),
+            lambda a: {"issue": a["issue"].pk, "segments": [a["segment"].pk]},
         ),
         changed=lambda a: Dispatch.objects.exists(),
     ),
@@ -303,8 +334,26 @@ CASES: dict[str, Case] = {
         records=AuditAction.DISPATCH_RESEND,
         cells=_EDITING,
         arrange=_dispatch_in(DispatchStatus.DONE),
-        perform=_control("resend"),
+        perform=_confirmed(
+            lambda a: reverse("admin:worker_dispatch_control", args=[a["dispatch"].pk, "resend"])
+        ),
         changed=lambda a: Dispatch.objects.filter(resend_of=a["dispatch"]).exists(),
+    ),
+    "dispatches_emergency_stop": Case(
+        page="admin:worker_dispatch_emergency",
+        records=AuditAction.EMERGENCY_STOP,
+        cells=_EDITING,
+        arrange=_dispatch_in(DispatchStatus.SENDING),
+        perform=_emergency("pause"),
+        changed=lambda a: _status(Dispatch, a["dispatch"].pk) == DispatchStatus.PAUSED,
+    ),
+    "dispatches_emergency_resume": Case(
+        page="admin:worker_dispatch_emergency",
+        records=AuditAction.EMERGENCY_RESUME,
+        cells=_EDITING,
+        arrange=_emergency_stopped,
+        perform=_emergency("resume"),
+        changed=lambda a: _status(Dispatch, a["dispatch"].pk) == DispatchStatus.SENDING,
     ),
     "subscriber_import": Case(
         page="admin:subscribers_subscriber_import",

@@ -234,6 +234,19 @@ ACTIONS: dict[tuple[str, str], Action] = {
     ),
     # Deleting a subscriber in the admin is an erasure: the row stays, anonymised, and the
     # address's hash stays suppressed (subscribers/admin.py).
+    ("accounts.apitoken", "revoke_action"): Action(
+        allowed=ADMINISTRATION,
+        records=AuditAction.API_TOKEN_REVOKE,
+        changed=lambda token: _refreshed(token).revoked_at is not None,
+    ),
+    ("webhooks.webhookdelivery", "resend_action"): Action(
+        allowed=ADMINISTRATION,
+        records=AuditAction.WEBHOOK_RESEND,
+        changed=lambda delivery: _status_of(delivery) == "pending",
+    ),
+    ("webhooks.webhookendpoint", "delete_selected"): _delete_selected(
+        "webhooks.webhookendpoint", records=AuditAction.WEBHOOK_ENDPOINT_CHANGE
+    ),
     ("subscribers.subscriber", "delete_selected"): _delete_selected(
         "subscribers.subscriber",
         records=AuditAction.ERASURE,

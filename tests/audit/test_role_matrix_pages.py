@@ -58,6 +58,11 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str, str]] = {
     "printing.printrun":             ("-",  "-",    "vd",     "vd",   "vd"),
     "worker.dispatch":               ("-",  "vac",  "-",      "vac",  "vac"),
     "worker.delivery":               ("-",  "v",    "-",      "v",    "v"),
+    # Tokens are made and revoked, never changed or deleted (accounts/admin_tokens.py).
+    "accounts.apitoken":             ("-",  "-",    "-",      "va",   "va"),
+    "webhooks.webhookendpoint":      ("-",  "-",    "-",      "vacd", "vacd"),
+    # The delivery log: read, and "send again" (a change); never added or deleted by hand.
+    "webhooks.webhookdelivery":      ("-",  "-",    "-",      "vc",   "vc"),
 }  # fmt: skip
 
 # The page of a model admin and the right it needs; "object" is the bare /<id>/ address,
@@ -107,6 +112,7 @@ PAGES: dict[str, tuple[int, ...]] = {
     "admin:newsletter_issue_move_article":        (*NO_STAFF, 405, 405, 405, 405, 405),
     "admin:worker_dispatch_progress":             (*NO_STAFF, 403, 200, 403, 200, 200),
     "admin:worker_dispatch_control":              (*NO_STAFF, 405, 405, 405, 405, 405),
+    "admin:worker_dispatch_emergency":            (*NO_STAFF, 403, 200, 403, 200, 200),
     "twofactor:verify":                           (LOGIN, 302, 302, 302, 302, 302, 302),
     "twofactor:setup":                            (LOGIN, 200, 302, 302, 302, 302, 302),
     "twofactor:logout":                           (405, 405, 405, 405, 405, 405, 405),
@@ -230,6 +236,8 @@ def _page_url(name: str, users: dict) -> str:
         if name == "admin:newsletter_issue_move_article":
             return reverse(name, args=[issue.pk, issue.articles.first().pk])
         return reverse(name, args=[issue.pk])
+    if name == "admin:worker_dispatch_emergency":
+        return reverse(name)
     if name.startswith("admin:worker_dispatch_"):
         dispatch = MAKERS["worker.dispatch"]()
         if name == "admin:worker_dispatch_control":
