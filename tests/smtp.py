@@ -26,6 +26,7 @@ class SmtpRecorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: list[tuple[str, bytes]] = []  # (recipient, message as sent)
+        self.envelope_senders: dict[str, str] = {}  # recipient → its latest MAIL FROM
         self.fail_once: dict[str, str] = {}  # address → 4xx reply, used up on first try
         self.fail_always: dict[str, str] = {}  # address → 5xx reply
         self.fail_data_once: dict[str, str] = {}  # address → reply to the end of DATA, once
@@ -91,6 +92,7 @@ class SmtpRecorder:
                     return self.fail_data_once.pop(address)
             for address in envelope.rcpt_tos:
                 self.received.append((address, envelope.original_content))
+                self.envelope_senders[address] = envelope.mail_from
             return f"250 OK queued as q{len(self.received)}"
 
     def recipients(self) -> list[str]:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from subscribers.models import Segment
 
+from . import admin_bounces  # noqa: F401  (the kept messages of the bounce mailbox)
 from .models import Delivery, Dispatch
 from .selectors import dispatch_progress
 from .services import (

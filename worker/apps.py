@@ -18,6 +18,12 @@ class WorkerConfig(AppConfig):
         from .services import deliveries_anonymise
 
         subscriber_erased.connect(deliveries_anonymise, dispatch_uid="deliveries_anonymise")
+        # Providers' bounce and complaint webhooks (django-anymail checks them first).
+        from anymail.signals import tracking
+
+        from .bounces.webhooks import tracking_received
+
+        tracking.connect(tracking_received, dispatch_uid="lansnytt_tracking_received")
         # newsletter's preview page sends tests through this app without importing it.
         from newsletter.testsend import test_sender_register
 

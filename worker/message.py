@@ -116,6 +116,9 @@ class Recipient:
     preferences_url: str
     unsubscribe_url: str
     message_id: str
+    # The delivery's own return path (worker.verp) when BOUNCE_ADDRESS is set; empty means
+    # the template's, the From address.
+    envelope_from: str = ""
 
 
 @dataclass(frozen=True)
