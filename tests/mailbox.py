@@ -132,7 +132,8 @@ class ImapServer:
 
     def _connect(self) -> imaplib.IMAP4:
         connection = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
-        connection.login(USER, PASSWORD)
+        credentials = f"\0{USER}\0{PASSWORD}".encode()
+        connection.authenticate("PLAIN", lambda challenge: credentials)
         return connection
 
     def append(self, raw: bytes, folder: str = "INBOX") -> None:

@@ -21,7 +21,8 @@ KEPT = "kept"
 def _header(raw: bytes, name: str) -> str:
     try:
         head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][:16384]
-        value = message_from_bytes(head, policy=policy.compat32).get(name, "")
+        # policy.default decodes RFC 2047 words, so staff read "Re: Länsnytt", not =?utf-8?…
+        value = message_from_bytes(head, policy=policy.default).get(name, "")
         return " ".join(str(value).split())[:255]
     except Exception:  # a header we cannot even read is left out, the message is still kept
         return ""

@@ -110,6 +110,14 @@ def _check(response: tuple, what: str) -> list:
     return data
 
 
+def _login(connection: imaplib.IMAP4, address: MailboxAddress) -> tuple:
+    # LOGIN carries only ASCII; SASL PLAIN carries any password as UTF-8 (RFC 4616).
+    if "AUTH=PLAIN" in connection.capabilities:
+        credentials = f"\0{address.user}\0{address.password}".encode()
+        return connection.authenticate("PLAIN", lambda challenge: credentials)
+    return connection.login(address.user, address.password)
+
+
 class _Imap:
     def __init__(self, address: MailboxAddress) -> None:
         timeout = settings.BOUNCE_MAILBOX_TIMEOUT_SECONDS
@@ -123,7 +131,7 @@ class _Imap:
                 )
             else:
                 self.connection = imaplib.IMAP4(address.host, address.port, timeout=timeout)
-            _check(self.connection.login(address.user, address.password), "LOGIN")
+            _check(_login(self.connection, address), "LOGIN")
             _check(self.connection.select(_quoted(address.folder)), "SELECT")
         except (OSError, imaplib.IMAP4.error) as error:
             raise MailboxUnusable(f"{address.host}:{address.port}: {error}") from error
