@@ -10,6 +10,7 @@ the recipient, else the recipient alone.
 from __future__ import annotations
 
 import logging
+import re
 
 from anymail.signals import AnymailTrackingEvent
 
@@ -36,10 +37,23 @@ _KINDS = {
 _REJECT_KINDS = {"bounced": HARD, "invalid": HARD, "unsubscribed": UNSUBSCRIBE}
 
 
+# A 4xx reply or a 4.x.x enhanced status in the provider's copy of the server's answer.
+_TEMPORARY_REPLY = re.compile(r"^\s*4\d\d\b|\b4\.\d{1,3}\.\d{1,3}\b")
+# Providers' own words for a bounce they call "bounced" but that is temporary.
+_TEMPORARY_TYPES = {"SoftBounce", "Transient", "DnsError"}
+
+
 def _kind(event: AnymailTrackingEvent) -> str | None:
     if event.event_type == "rejected":
         return _REJECT_KINDS.get(event.reject_reason or "")
-    return _KINDS.get(event.event_type)
+    kind = _KINDS.get(event.event_type)
+    if kind == HARD:
+        # Anymail's "bounced" covers some providers' soft bounces (Postmark's SoftBounce):
+        # a temporary failure must be scored, not suppress the address at once.
+        esp_type = event.esp_event.get("Type") if isinstance(event.esp_event, dict) else None
+        if esp_type in _TEMPORARY_TYPES or _TEMPORARY_REPLY.search(event.mta_response or ""):
+            return SOFT
+    return kind
 
 
 def tracking_event_apply(*, event: AnymailTrackingEvent, esp_name: str) -> Outcome | None:
