@@ -262,6 +262,10 @@ BOUNCE_KEPT_MAX_BYTES = env.int("BOUNCE_KEPT_MAX_BYTES", default=64 * 1024)
 BOUNCE_SOFT_THRESHOLD = env.int("BOUNCE_SOFT_THRESHOLD", default=3)
 # ... within this many days; older soft bounces no longer count.
 BOUNCE_SOFT_STALE_DAYS = env.int("BOUNCE_SOFT_STALE_DAYS", default=90)
+# The provider EMAIL_URL relays through (mailgun, postmark, sendgrid, sparkpost, mailjet), if
+# any: each message then carries the delivery token in that provider's metadata header, and
+# its webhooks hand it back (worker/bounces/webhooks.py). Empty: no such header.
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="")
 # Provider webhooks (django-anymail) are served under /anymail/ only when this basic-auth
 # secret ("user:password") is set; providers that sign their webhooks also need their key.
 ANYMAIL_WEBHOOK_SECRET = env("ANYMAIL_WEBHOOK_SECRET", default="")

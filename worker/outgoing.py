@@ -20,7 +20,7 @@ from .message import (
     smtp_address,
 )
 from .transport import OutboxTransport, SmtpTransport
-from .verp import verp_address
+from .verp import delivery_token_make, verp_address
 
 # Prepared messages per (issue, language, rendering version, subject prefix): built once per
 # process, so the per-recipient path never renders or encodes the issue again.
@@ -51,6 +51,7 @@ def recipient_make(
         unsubscribe_url=unsubscribe_url(subscriber_id=subscriber_id, email=email),
         message_id=message_id_make(delivery_id=delivery_id),
         envelope_from=verp_address(delivery_id=delivery_id),
+        delivery_token=delivery_token_make(delivery_id=delivery_id) if delivery_id else "",
     )
 
 

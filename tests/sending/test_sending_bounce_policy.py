@@ -2,6 +2,10 @@
 bounce keeping an address out of the next dispatch, soft bounces counted per dispatch, and
 staff lifting a suppression. Sending runs in-process against a real SMTP server."""
 
+import base64
+import hashlib
+import hmac
+import json
 from datetime import timedelta
 
 import pytest
@@ -223,3 +227,41 @@ def test_lifting_a_complaint_suppression_does_not_resubscribe_the_person(readers
     karin.refresh_from_db()
     assert karin.status == SubscriberStatus.UNSUBSCRIBED
     assert ConsentEvent.objects.filter(subscriber=karin, action="suppression_lift").exists()
+
+
+def test_it_puts_the_delivery_token_where_the_relay_provider_hands_it_back(
+    pipeline, readers, settings, client
+):
+    settings.EMAIL_PROVIDER = "mailgun"
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "lansnytt:webhook", "MAILGUN_WEBHOOK_SIGNING_KEY": "k"}
+    dispatch = _send(1)
+    karin = readers[0]
+    delivery = Delivery.objects.get(dispatch=dispatch, subscriber=karin)
+    [message] = pipeline.parsed(karin.email)
+    variables = json.loads(message["X-Mailgun-Variables"])
+    assert delivery_token_read(variables["lansnytt_delivery"]) == delivery.pk
+    # Mailgun's webhook echoes the variables back; the Message-ID it saw is not needed.
+    timestamp, token = "1764600000", "a" * 50
+    signature = hmac.new(b"k", f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    body = {
+        "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+        "event-data": {
+            "event": "complained",
+            "timestamp": 1764600000.0,
+            "recipient": karin.email,
+            "message": {"headers": {"message-id": "20261201.1@mg.example.org"}},
+            "user-variables": variables,
+        },
+    }
+
+    response = client.post(
+        "/anymail/mailgun/tracking/",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"lansnytt:webhook").decode(),
+    )
+
+    assert response.status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.complained_at is not None
+    assert Subscriber.objects.get(pk=karin.pk).status == SubscriberStatus.UNSUBSCRIBED
