@@ -15,9 +15,12 @@ class WorkerConfig(AppConfig):
         from subscribers.signals import subscriber_erased
 
         from . import checks  # noqa: F401  (registers the app's system checks)
-        from .services import deliveries_anonymise
+        from .services import deliveries_anonymise, kept_bounce_messages_forget
 
         subscriber_erased.connect(deliveries_anonymise, dispatch_uid="deliveries_anonymise")
+        subscriber_erased.connect(
+            kept_bounce_messages_forget, dispatch_uid="kept_bounce_messages_forget"
+        )
         # Providers' bounce and complaint webhooks (django-anymail checks them first).
         from anymail.signals import tracking
 

@@ -266,3 +266,35 @@ def test_it_reads_a_flood_in_bounded_polls(mailbox, sent, settings):
     assert [(poll.kept, poll.left) for poll in polls] == [(10, 15), (10, 5), (5, 0)]
     assert KeptBounceMessage.objects.count() == 25
     assert len(mailbox.messages("Kept")) == 25
+
+
+def test_erasure_leaves_no_copy_of_the_address_in_the_bounce_records(mailbox, sent):
+    from subscribers.models import ConsentSource
+    from subscribers.privacy import subscriber_erase
+    from subscribers.services import RequestOrigin
+
+    karin, maja = sent["karin"], sent["maja"]
+    mailbox.append(
+        samples.hard_dsn(
+            recipient=karin.email,
+            message_id=karin.message_id,
+            to=verp_address(delivery_id=karin.pk),
+        )
+    )
+    mailbox.append(samples.reader_reply(sender=karin.email, message_id="1@x", to=BOUNCES))
+    mailbox.append(samples.reader_reply(sender=maja.email, message_id="2@x", to=BOUNCES))
+    bounce_mailbox_poll()
+    assert karin.email in Suppression.objects.for_address(karin.email).get().detail
+
+    subscriber_erase(
+        subscriber=Subscriber.objects.get(pk=karin.subscriber_id),
+        origin=RequestOrigin(),
+        source=ConsentSource.WEB,
+    )
+
+    suppression = Suppression.objects.get(email="")
+    assert suppression.detail == "" and suppression.reason == "erased"
+    assert [bytes(row.raw) for row in KeptBounceMessage.objects.all()] == [
+        samples.reader_reply(sender=maja.email, message_id="2@x", to=BOUNCES)
+    ]
+    assert not SoftBounce.objects.exists()
