@@ -45,6 +45,7 @@ class PollResult:
     applied: int = 0
     ignored: int = 0
     kept: int = 0
+    failed: int = 0  # could not be applied now; left in the folder
     left: int = 0  # messages over this poll's batch, for the next one
     lines: list[str] = field(default_factory=list)
 
@@ -205,12 +206,19 @@ def _poll(address: MailboxAddress) -> PollResult:
             size = mailbox.size(uid)
             too_large = size > settings.BOUNCE_MESSAGE_MAX_BYTES
             raw = mailbox.read(uid, settings.BOUNCE_KEPT_MAX_BYTES if too_large else None)
-            outcome = bounce_message_process(
-                raw=raw,
-                size=size,
-                source=ConsentSource.MAILBOX,
-                origin=f"{address.host}/{address.folder} UID {uid.decode()}",
-            )
+            try:
+                outcome = bounce_message_process(
+                    raw=raw,
+                    size=size,
+                    source=ConsentSource.MAILBOX,
+                    origin=f"{address.host}/{address.folder} UID {uid.decode()}",
+                )
+            except Exception:
+                # The database, most likely: the message stays where it is for the next poll,
+                # and one message that keeps failing does not hold up the others.
+                logger.exception("bounce mailbox: message UID %s left for the next poll", uid)
+                result.failed += 1
+                continue
             setattr(result, outcome.status, getattr(result, outcome.status) + 1)
             result.lines.append(f"UID {uid.decode()}: {outcome.text}")
             folder = (
