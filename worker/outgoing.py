@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from newsletter.rendering import issue_render
 from subscribers.tokens import preferences_url, unsubscribe_url
 
@@ -44,14 +46,17 @@ def recipient_make(
     """The personal bits of one message. `subscriber_id` 0 signs links for no one (they show
     the "link does not work" page); a delivery's Message-ID is stable so a retry repeats it,
     and its envelope sender names it (VERP), so a bounce finds its way back."""
+    # One HMAC per message, and none when neither VERP nor a provider header wants it.
+    wanted = delivery_id and (settings.BOUNCE_ADDRESS or settings.EMAIL_PROVIDER)
+    token = delivery_token_make(delivery_id=delivery_id) if wanted else ""
     return Recipient(
         email=email,
         name=name,
         preferences_url=preferences_url(subscriber_id=subscriber_id, email=email),
         unsubscribe_url=unsubscribe_url(subscriber_id=subscriber_id, email=email),
         message_id=message_id_make(delivery_id=delivery_id),
-        envelope_from=verp_address(delivery_id=delivery_id),
-        delivery_token=delivery_token_make(delivery_id=delivery_id) if delivery_id else "",
+        envelope_from=verp_address(delivery_id=delivery_id, token=token),
+        delivery_token=token,
     )
 
 

@@ -42,12 +42,13 @@ def delivery_token_read(token: str) -> int:
     return delivery_id
 
 
-def verp_address(*, delivery_id: int | None) -> str:
-    """The envelope sender for a delivery; empty when BOUNCE_ADDRESS is not set."""
+def verp_address(*, delivery_id: int | None, token: str = "") -> str:
+    """The envelope sender for a delivery; empty when BOUNCE_ADDRESS is not set. `token`
+    saves making the delivery's token a second time when the caller has it."""
     if not settings.BOUNCE_ADDRESS or not delivery_id:
         return ""
     local, _, domain = settings.BOUNCE_ADDRESS.rpartition("@")
-    return f"{local}+{delivery_token_make(delivery_id=delivery_id)}@{domain}"
+    return f"{local}+{token or delivery_token_make(delivery_id=delivery_id)}@{domain}"
 
 
 @lru_cache(maxsize=4)
