@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "newsletter",
     "printing",
     "worker",
+    # Provider webhooks for bounces and complaints (worker/webhooks.py).
+    "anymail",
     "webhooks",
     "api",
     # django-ninja: the API's browsable page, served from our own static files (no CDN).
@@ -256,6 +258,51 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30,
     },
 }
+# --- Bounces and complaints (worker/bounces/, subscribers/bounce_policy.py) ---------------
+# The envelope sender of every delivery becomes bounces+<signed delivery token>@domain (VERP)
+# when this is set, e.g. bounces@lansnytt.example.org; empty: the From address, as before.
+BOUNCE_ADDRESS = env("BOUNCE_ADDRESS", default="")
+# The mailbox the bounces arrive in: imaps://user:pass@host[:port]/INBOX, imap:// (loopback
+# tests), pop3s:// or pop3://. Empty: no polling (process_bounces still reads files).
+BOUNCE_MAILBOX_URL = env("BOUNCE_MAILBOX_URL", default="")
+BOUNCE_MAILBOX_POLL_SECONDS = env.float("BOUNCE_MAILBOX_POLL_SECONDS", default=300)
+# IMAP folders: messages acted on go to the first, messages kept for staff (not a bounce, not
+# readable, too large) to the second; both are created when missing. Nothing is deleted.
+BOUNCE_MAILBOX_PROCESSED_FOLDER = env("BOUNCE_MAILBOX_PROCESSED_FOLDER", default="Processed")
+BOUNCE_MAILBOX_KEPT_FOLDER = env("BOUNCE_MAILBOX_KEPT_FOLDER", default="Kept")
+# Messages read per poll; the rest wait for the next one (a flood cannot hold the worker).
+BOUNCE_MAILBOX_BATCH = env.int("BOUNCE_MAILBOX_BATCH", default=200)
+BOUNCE_MAILBOX_TIMEOUT_SECONDS = env.float("BOUNCE_MAILBOX_TIMEOUT_SECONDS", default=30)
+# A report larger than this is not parsed; it is kept (its start) for staff.
+BOUNCE_MESSAGE_MAX_BYTES = env.int("BOUNCE_MESSAGE_MAX_BYTES", default=1024 * 1024)
+# How much of a kept message is stored in the database.
+BOUNCE_KEPT_MAX_BYTES = env.int("BOUNCE_KEPT_MAX_BYTES", default=64 * 1024)
+# Soft bounces (4.x.x): suppressed after this many separate dispatches with one ...
+BOUNCE_SOFT_THRESHOLD = env.int("BOUNCE_SOFT_THRESHOLD", default=3)
+# ... within this many days; older soft bounces no longer count.
+BOUNCE_SOFT_STALE_DAYS = env.int("BOUNCE_SOFT_STALE_DAYS", default=90)
+# The provider EMAIL_URL relays through (mailgun, postmark, sendgrid, sparkpost, mailjet), if
+# any: each message then carries the delivery token in that provider's metadata header, and
+# its webhooks hand it back (worker/bounces/webhooks.py). Empty: no such header.
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="")
+# Provider webhooks (django-anymail) are served under /anymail/ only when this basic-auth
+# secret ("user:password") is set; providers that sign their webhooks also need their key.
+ANYMAIL_WEBHOOK_SECRET = env("ANYMAIL_WEBHOOK_SECRET", default="")
+_ANYMAIL_SIGNING_KEYS = [
+    "MAILGUN_WEBHOOK_SIGNING_KEY",
+    "MANDRILL_WEBHOOK_KEY",
+    "POSTAL_WEBHOOK_KEY",
+    "MAILERSEND_SIGNING_SECRET",
+    "RESEND_SIGNING_SECRET",
+]
+ANYMAIL = {"WEBHOOK_SECRET": ANYMAIL_WEBHOOK_SECRET} | {
+    name: env(name) for name in _ANYMAIL_SIGNING_KEYS if env(name, default="")
+}
+CELERY_BEAT_SCHEDULE["bounce-mailbox-poll"] = {
+    "task": "worker.tasks.bounce_mailbox_poll_task",
+    "schedule": BOUNCE_MAILBOX_POLL_SECONDS,
+}
+
 # Optional address for mailto: unsubscribe requests in List-Unsubscribe; empty means none.
 LIST_UNSUBSCRIBE_MAILTO = env("LIST_UNSUBSCRIBE_MAILTO", default="")
 # DKIM signing is on when all three are set.

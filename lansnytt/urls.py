@@ -10,6 +10,8 @@ admin.site.index_title = "Regionbibliotek Stockholm"
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # Providers' bounce and complaint webhooks (django-anymail), e.g. /anymail/mailgun/tracking/.
+    path("anymail/", include("worker.bounces.webhook_urls")),
     path("", include("accounts.twofactor.urls")),
     path("", include("subscribers.urls")),
     path("", include("printing.urls")),

@@ -348,13 +348,13 @@ class SuppressionForm(forms.ModelForm):
 @admin.register(Suppression)
 class SuppressionAdmin(admin.ModelAdmin):
     form = SuppressionForm
-    list_display = ["__str__", "reason", "created_at"]
-    list_filter = ["reason"]
+    list_display = ["__str__", "reason", "source", "detail", "created_at"]
+    list_filter = ["reason", "source"]
     search_fields = ["email"]
 
     def get_readonly_fields(self, request, obj=None):
-        # After creation the entry is evidence; only its removal is possible.
-        return ["email", "reason", "created_at"] if obj else []
+        # After creation the entry is evidence; only its removal (lifting it) is possible.
+        return ["email", "reason", "source", "detail", "created_at"] if obj else []
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:  # every field is read-only after creation

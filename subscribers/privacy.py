@@ -27,6 +27,7 @@ from .models import (
     CopyChangeRequest,
     CopyChangeRequestStatus,
     HashVersion,
+    SoftBounce,
     Subscriber,
     SubscriberStatus,
     Suppression,
@@ -236,7 +237,9 @@ def subscriber_erase(
         CopyChangeRequest.objects.filter(
             subscriber=subscriber, status=CopyChangeRequestStatus.PENDING
         ).update(status=CopyChangeRequestStatus.REJECTED, decided_at=timezone.now())
-        subscriber_erased.send(sender=Subscriber, subscriber_id=subscriber.pk)
+        # The soft-bounce score goes with the person; the suppression entry stays, by hash.
+        SoftBounce.objects.filter(email_hash=address_hash).delete()
+        subscriber_erased.send(sender=Subscriber, subscriber_id=subscriber.pk, email=address)
         # Written after the clearing, with where the erasure was asked from: the one
         # personal detail kept is the evidence of who had the person erased.
         consent_event_log(
@@ -267,13 +270,15 @@ def _suppression_keep_hash_only(*, email: str, address_hash: str) -> None:
         )
         return
     suppression.email = ""
+    # Why it was suppressed quotes the mail server, which names the address.
+    suppression.detail = ""
     # An entry from before EMAIL_HASH_KEY gets the keyed hash now that the address is known.
     suppression.email_hash = address_hash
     suppression.hash_version = HashVersion.KEYED
     # A block staff set by hand keeps its reason, so that a later opt-in cannot lift it.
     if suppression.reason != SuppressionReason.MANUAL:
         suppression.reason = SuppressionReason.ERASED
-    suppression.save(update_fields=["email", "email_hash", "hash_version", "reason"])
+    suppression.save(update_fields=["email", "email_hash", "hash_version", "reason", "detail"])
 
 
 def address_suppressed(*, email: str) -> bool:

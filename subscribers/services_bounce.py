@@ -1,34 +1,28 @@
-"""Marking a subscriber as bounced when the mail server says the mailbox does not exist.
+"""Marking a subscriber as bounced when the mail server refuses the mailbox while sending.
 
-Used by the sending pipeline (worker/); kept here because it is a subscriber-domain write.
+Used by the sending pipeline (worker/); the rule itself lives in subscribers.bounce_policy,
+with every other way a bounce arrives.
 """
 
-from django.db import transaction
-from django.utils import timezone
+import re
 
-from .models import (
-    ConsentAction,
-    ConsentEvent,
-    ConsentSource,
-    Subscriber,
-    SubscriberStatus,
-    SuppressionReason,
-)
-from .suppressions import suppression_ensure
-from .validation import email_hash
+from .bounce_policy import HARD, Feedback, feedback_apply
+from .models import ConsentSource
+
+_ENHANCED_STATUS = re.compile(r"\b5\.\d{1,3}\.\d{1,3}\b")
 
 
-@transaction.atomic
 def subscriber_mark_bounced(*, subscriber_id: int, email: str, reply: str) -> None:
     """Suppress the address and set the subscriber to bounced (idempotent)."""
-    suppression_ensure(email=email, email_hash=email_hash(email), reason=SuppressionReason.BOUNCED)
-    updated = Subscriber.objects.filter(pk=subscriber_id, status=SubscriberStatus.ACTIVE).update(
-        status=SubscriberStatus.BOUNCED, updated_at=timezone.now()
-    )
-    if updated:
-        ConsentEvent.objects.create(
+    # The enhanced status code (RFC 3463) the server gave with its 5xx reply, if any.
+    code = _ENHANCED_STATUS.search(reply)
+    feedback_apply(
+        feedback=Feedback(
+            kind=HARD,
+            email=email,
+            source=ConsentSource.SMTP,
             subscriber_id=subscriber_id,
-            action=ConsentAction.BOUNCE,
-            source=ConsentSource.SYSTEM,
-            detail={"email": email, "reply": reply[:500]},
+            status=code.group(0) if code else "",
+            reason=reply,
         )
+    )

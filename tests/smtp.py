@@ -43,6 +43,7 @@ class SmtpRecorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.received: list[tuple[str, bytes]] = []  # (recipient, message as sent)
+        self.envelope_senders: dict[str, str] = {}  # recipient → its latest MAIL FROM
         self.fail_once: dict[str, str] = {}  # address → 4xx reply, used up on first try
         self.fail_always: dict[str, str] = {}  # address → 5xx reply
         self.fail_data_once: dict[str, str] = {}  # address → reply to the end of DATA, once
@@ -169,6 +170,7 @@ class SmtpRecorder:
             for address in envelope.rcpt_tos:
                 self.received.append((address, envelope.original_content))
                 self.accepted_at.append(getattr(envelope, "mail_started_at", time.time()))
+                self.envelope_senders[address] = envelope.mail_from
             session.accepted = getattr(session, "accepted", 0) + 1
             reply = f"250 OK queued as q{len(self.received)}"
         address = envelope.rcpt_tos[0]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from subscribers.models import Segment
 
+from . import admin_bounces  # noqa: F401  (the kept messages of the bounce mailbox)
 from .emergency import dispatches_emergency_resume, dispatches_emergency_stop
 from .models import Delivery, Dispatch
 from .preview import dispatch_preview, resend_preview

@@ -15,9 +15,18 @@ class WorkerConfig(AppConfig):
         from subscribers.signals import subscriber_erased
 
         from . import checks  # noqa: F401  (registers the app's system checks)
-        from .services import deliveries_anonymise
+        from .services import deliveries_anonymise, kept_bounce_messages_forget
 
         subscriber_erased.connect(deliveries_anonymise, dispatch_uid="deliveries_anonymise")
+        subscriber_erased.connect(
+            kept_bounce_messages_forget, dispatch_uid="kept_bounce_messages_forget"
+        )
+        # Providers' bounce and complaint webhooks (django-anymail checks them first).
+        from anymail.signals import tracking
+
+        from .bounces.webhooks import tracking_received
+
+        tracking.connect(tracking_received, dispatch_uid="lansnytt_tracking_received")
         # newsletter's preview page sends tests through this app without importing it.
         from newsletter.testsend import test_sender_register
 

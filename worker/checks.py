@@ -22,3 +22,39 @@ def sending_environment_check(app_configs, **kwargs):
             check_id="worker.E002",
         ),
     ]
+
+
+@register(Tags.compatibility)
+def bounce_settings_check(app_configs, **kwargs):
+    from django.conf import settings
+    from django.core.checks import Error
+
+    from .bounces.mailbox import MailboxAddress, MailboxUnusable
+
+    errors = []
+    if settings.BOUNCE_MAILBOX_URL:
+        try:
+            address = MailboxAddress.parse(settings.BOUNCE_MAILBOX_URL)
+        except MailboxUnusable as error:
+            errors.append(Error(str(error), id="worker.E003"))
+        else:
+            # Plain IMAP sends the password in the clear: only to this machine.
+            if address.scheme == "imap" and address.host not in ("127.0.0.1", "localhost", "::1"):
+                if not settings.DEBUG:
+                    errors.append(
+                        Error(
+                            "BOUNCE_MAILBOX_URL uses imap:// to another machine.",
+                            hint="Use imaps:// (IMAP over TLS) for a remote mailbox.",
+                            id="worker.E004",
+                        )
+                    )
+    local, at, domain = settings.BOUNCE_ADDRESS.rpartition("@")
+    if settings.BOUNCE_ADDRESS and (not at or not local or "+" in local or not domain):
+        errors.append(
+            Error(
+                "BOUNCE_ADDRESS must be a plain address such as bounces@lansnytt.example.org.",
+                hint="The delivery token is added after a '+', so the address has none itself.",
+                id="worker.E005",
+            )
+        )
+    return errors

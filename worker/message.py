@@ -33,6 +33,7 @@ TO = "to"
 MESSAGE_ID = "message_id"
 DATE = "date"
 UNSUBSCRIBE_HEADER = "unsubscribe_header"
+PROVIDER_METADATA = "provider_metadata"
 TEXT_NAME = "text_name"
 TEXT_PREFERENCES = "text_preferences"
 TEXT_UNSUBSCRIBE = "text_unsubscribe"
@@ -116,6 +117,11 @@ class Recipient:
     preferences_url: str
     unsubscribe_url: str
     message_id: str
+    # The delivery's own return path (worker.verp) when BOUNCE_ADDRESS is set; empty means
+    # the template's, the From address.
+    envelope_from: str = ""
+    # The signed delivery token, for the relay provider's metadata header (EMAIL_PROVIDER).
+    delivery_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,12 +167,32 @@ def _slot_values(recipient: Recipient, *, date: str, language: str) -> dict[str,
         MESSAGE_ID: f"<{recipient.message_id}>".encode("ascii"),
         DATE: date.encode("ascii"),
         UNSUBSCRIBE_HEADER: header_text_clean(unsubscribe).encode("ascii"),
+        PROVIDER_METADATA: provider_metadata_header(recipient.delivery_token),
     }
     for placeholder, slot in _TEXT_SLOTS.items():
         values[slot] = qp_encode(personal.text[placeholder])
     for placeholder, slot in _HTML_SLOTS.items():
         values[slot] = qp_encode(personal.html[placeholder])
     return values
+
+
+# How a provider's SMTP relay takes custom data that its webhooks send back (anymail reads it
+# as the event's metadata): the delivery token lets a webhook name the delivery for certain.
+_PROVIDER_HEADERS = {
+    "mailgun": 'X-Mailgun-Variables: {{"lansnytt_delivery": "{token}"}}\r\n',
+    "postmark": "X-PM-Metadata-lansnytt_delivery: {token}\r\n",
+    "sendgrid": 'X-SMTPAPI: {{"unique_args": {{"lansnytt_delivery": "{token}"}}}}\r\n',
+    "sparkpost": 'X-MSYS-API: {{"metadata": {{"lansnytt_delivery": "{token}"}}}}\r\n',
+    "mailjet": 'X-MJ-EventPayload: {{"lansnytt_delivery": "{token}"}}\r\n',
+}
+
+
+def provider_metadata_header(token: str) -> bytes:
+    """The metadata header line for EMAIL_PROVIDER, or nothing (the token is [0-9a-f-])."""
+    template = _PROVIDER_HEADERS.get(getattr(settings, "EMAIL_PROVIDER", ""))
+    if not template or not token:
+        return b""
+    return template.format(token=token).encode("ascii")
 
 
 def _body_chunks(content: str, slots: dict[str, str]) -> list[bytes | str]:
@@ -207,7 +233,9 @@ def message_template_build(rendered: RenderedIssue, *, subject_prefix: str = "")
         MESSAGE_ID,
         b"\r\nList-Unsubscribe: ",
         UNSUBSCRIBE_HEADER,
-        b"\r\n" + head.encode("ascii") + b"\r\n",
+        b"\r\n",
+        PROVIDER_METADATA,
+        head.encode("ascii") + b"\r\n",
         part_head.format(boundary=boundary, kind="text/plain").encode("ascii"),
         *_body_chunks(rendered.text, _TEXT_SLOTS),
         b"\r\n" + part_head.format(boundary=boundary, kind="text/html").encode("ascii"),

@@ -196,3 +196,39 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.get_status_display()})"
+
+
+class KeptMessageReason(models.TextChoices):
+    NOT_A_REPORT = "not_a_report", _("Inte en studs- eller klagomålsrapport")
+    UNREADABLE = "unreadable", _("Rapport som inte gick att läsa")
+    TOO_LARGE = "too_large", _("För stort för att läsas")
+
+
+class KeptBounceMessage(models.Model):
+    """A message from the bounce mailbox or a bounce file that nothing could be done with.
+
+    Kept so that no message is lost: a reader's reply, a bounce in a format no detector
+    knows, a message too large to parse. Staff read them in the admin. Only the start of the
+    raw message is stored (BOUNCE_KEPT_MAX_BYTES), and the same message is kept once
+    (`sha256` of the whole message), so polling or reading a file twice adds nothing.
+    """
+
+    received_at = models.DateTimeField(_("mottaget"), auto_now_add=True, db_index=True)
+    source = models.CharField(_("källa"), max_length=16)  # a ConsentSource value
+    origin = models.CharField(_("ursprung"), max_length=255, blank=True)
+    reason = models.CharField(_("orsak"), max_length=16, choices=KeptMessageReason.choices)
+    detail = models.CharField(_("detaljer"), max_length=500, blank=True)
+    sender = models.CharField(_("avsändare"), max_length=255, blank=True)
+    subject = models.CharField(_("ämne"), max_length=255, blank=True)
+    size = models.PositiveIntegerField(_("storlek (byte)"))
+    truncated = models.BooleanField(_("avkortat"), default=False)
+    raw = models.BinaryField(_("meddelandet"))
+    sha256 = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("sparat meddelande från studsbrevlådan")
+        verbose_name_plural = _("sparade meddelanden från studsbrevlådan")
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject or self.get_reason_display()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from newsletter.rendering import issue_render
 from subscribers.tokens import preferences_url, unsubscribe_url
 
@@ -20,6 +22,7 @@ from .message import (
     smtp_address,
 )
 from .transport import OutboxTransport, SmtpTransport
+from .verp import delivery_token_make, verp_address
 
 # Prepared messages per (issue, language, rendering version, subject prefix): built once per
 # process, so the per-recipient path never renders or encodes the issue again.
@@ -41,13 +44,19 @@ def recipient_make(
     *, subscriber_id: int, email: str, name: str, delivery_id: int | None = None
 ) -> Recipient:
     """The personal bits of one message. `subscriber_id` 0 signs links for no one (they show
-    the "link does not work" page); a delivery's Message-ID is stable so a retry repeats it."""
+    the "link does not work" page); a delivery's Message-ID is stable so a retry repeats it,
+    and its envelope sender names it (VERP), so a bounce finds its way back."""
+    # One HMAC per message, and none when neither VERP nor a provider header wants it.
+    wanted = delivery_id and (settings.BOUNCE_ADDRESS or settings.EMAIL_PROVIDER)
+    token = delivery_token_make(delivery_id=delivery_id) if wanted else ""
     return Recipient(
         email=email,
         name=name,
         preferences_url=preferences_url(subscriber_id=subscriber_id, email=email),
         unsubscribe_url=unsubscribe_url(subscriber_id=subscriber_id, email=email),
         message_id=message_id_make(delivery_id=delivery_id),
+        envelope_from=verp_address(delivery_id=delivery_id, token=token),
+        delivery_token=token,
     )
 
 
@@ -61,7 +70,7 @@ class OutgoingMessage:
 def message_build(*, template: MessageTemplate, recipient: Recipient) -> OutgoingMessage:
     """The bytes for one recipient; raises AddressNotSendable for an address SMTP cannot carry."""
     return OutgoingMessage(
-        envelope_from=template.envelope_from,
+        envelope_from=recipient.envelope_from or template.envelope_from,
         envelope_to=smtp_address(recipient.email),
         data=dkim_sign(template.render(recipient)),
     )

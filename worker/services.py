@@ -418,6 +418,31 @@ def dispatches_start_due(*, now: datetime | None = None) -> list[Dispatch]:
     return started
 
 
+def kept_bounce_messages_forget(*, email: str = "", **_signal) -> int:
+    """Delete the kept bounce-mailbox messages that name an erased person's address.
+
+    A reader's reply or an unreadable bounce quotes the address; after erasure there is no
+    reason left to keep it for staff.
+    """
+    from django.db.models import Q
+
+    from .models import KeptBounceMessage
+
+    if not email:
+        return 0
+    forms = {email, email.lower()}
+    wanted = Q()
+    for form in forms:
+        wanted |= Q(sender__icontains=form)
+    ids = set(KeptBounceMessage.objects.filter(wanted).values_list("id", flat=True))
+    needles = [form.encode("utf-8") for form in forms]
+    for row_id, raw in KeptBounceMessage.objects.values_list("id", "raw").iterator():
+        if any(needle in bytes(raw).lower() for needle in needles):
+            ids.add(row_id)
+    deleted, _ = KeptBounceMessage.objects.filter(id__in=ids).delete()
+    return deleted
+
+
 def deliveries_anonymise(*, subscriber_id: int, **_signal) -> int:
     """Clear the address snapshot of an erased subscriber's deliveries.
 

@@ -33,3 +33,13 @@ def dispatches_due_task() -> None:
     from .services import dispatches_start_due
 
     dispatches_start_due()
+
+
+@shared_task(soft_time_limit=600, time_limit=660)
+def bounce_mailbox_poll_task() -> None:
+    from .bounces.mailbox import bounce_mailbox_poll
+
+    result = bounce_mailbox_poll()
+    if result.left:
+        # A flood is read in bounded polls, one after the other, not in one endless task.
+        bounce_mailbox_poll_task.apply_async(countdown=1)

@@ -4,6 +4,7 @@ Callers import from `subscribers.models` as they always have; the modules below 
 each subject short.
 """
 
+from .bounces import SoftBounce
 from .consent_log import (
     AppendOnlyError,
     ConsentAction,
@@ -57,6 +58,7 @@ __all__ = [
     "PrivacyRequestKind",
     "Region",
     "Segment",
+    "SoftBounce",
     "Subscriber",
     "SubscriberStatus",
     "Suppression",

@@ -26,6 +26,7 @@ class ConsentAction(models.TextChoices):
     EXPORT_REQUEST = "export_request", _("Begäran om utlämnande")
     ERASE_REQUEST = "erase_request", _("Begäran om radering")
     ADMIN = "admin", _("Ändring av personal")
+    SUPPRESSION_LIFT = "suppression_lift", _("Spärr hävd av personal")
 
 
 class ConsentSource(models.TextChoices):
@@ -35,6 +36,12 @@ class ConsentSource(models.TextChoices):
     IMPORT = "import", _("Import")
     ADMIN = "admin", _("Administration")
     SYSTEM = "system", _("Systemet")
+    # Where a bounce or complaint came from (subscribers.bounce_policy); the provider's name,
+    # if any, is in the event's detail.
+    SMTP = "smtp", _("Svar från e-postservern vid sändning")
+    MAILBOX = "mailbox", _("Studsbrevlådan")
+    BOUNCE_FILE = "bounce_file", _("Studsrapport från fil")
+    WEBHOOK = "webhook", _("E-postleverantörens webhook")
 
 
 class AppendOnlyError(RuntimeError):
@@ -143,6 +150,12 @@ class Suppression(models.Model):
     )
     email = models.EmailField(_("e-postadress"), blank=True, help_text=_("Tom efter radering."))
     reason = models.CharField(_("orsak"), max_length=16, choices=SuppressionReason.choices)
+    # Why, in words staff can act on: the bounce's status and diagnostic, the complaint, the
+    # soft-bounce score; and where it came from (a ConsentSource value, e.g. mailbox).
+    source = models.CharField(
+        _("källa"), max_length=16, choices=ConsentSource.choices, blank=True, default=""
+    )
+    detail = models.CharField(_("varför"), max_length=500, blank=True, default="")
     created_at = models.DateTimeField(_("spärrad"), auto_now_add=True)
 
     objects = SuppressionQuerySet.as_manager()

@@ -10,7 +10,6 @@ POST-only page of the URLconf is one of the CASES here.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 

@@ -82,6 +82,19 @@ def world(db, settings, tmp_path):
         email_hash=email_hash("spärrad@example.se"),
         email="spärrad@example.se",
         reason=SuppressionReason.MANUAL,
+        detail=MARKUP,
+    )
+    # A hostile message kept from the bounce mailbox: shown to staff as text, never as markup.
+    from worker.models import KeptBounceMessage, KeptMessageReason
+
+    KeptBounceMessage.objects.create(
+        source=ConsentSource.MAILBOX,
+        reason=KeptMessageReason.NOT_A_REPORT,
+        sender=MARKUP[:255],
+        subject=MARKUP[:255],
+        size=100,
+        raw=f"Subject: {MARKUP}\r\n\r\n{MARKUP}\r\n".encode(),
+        sha256="0" * 64,
     )
     CopyChangeRequest.objects.create(
         subscriber=subscriber, organisation=organisation, copies_before=3, copies_requested=5

@@ -1,4 +1,4 @@
-"""Bounces that come back after the mail server accepted the message (RFC 3464 DSNs)."""
+"""Bounces and complaints read from files and Maildirs by process_bounces (DSNs, ARF)."""
 
 import pytest
 from django.core.management import call_command
@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from subscribers.models import Subscriber, SubscriberStatus, Suppression
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
-from worker.bounces import NotABounce, bounce_parse
-from worker.models import Delivery, DeliveryStatus, Dispatch
+from tests.sending import bounce_samples as samples
+from worker.bounces.reports import NotABounce, report_parse
+from worker.models import Delivery, DeliveryStatus, Dispatch, KeptBounceMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -76,16 +77,16 @@ def sent_delivery():
 
 
 def test_it_reads_the_delivery_and_the_permanent_failure_from_a_dsn(sent_delivery):
-    report = bounce_parse(
+    report = report_parse(
         _dsn(
             recipient="karin.lind@example.se",
             message_id=f"lansnytt.d{sent_delivery.pk}@lansnytt.example.org",
         )
     )
 
-    assert report.delivery_id == sent_delivery.pk
-    assert report.recipient == "karin.lind@example.se"
-    assert (report.action, report.status, report.permanent) == ("failed", "5.1.1", True)
+    assert report.message_id == f"<lansnytt.d{sent_delivery.pk}@lansnytt.example.org>"
+    assert report.recipients == ("karin.lind@example.se",)
+    assert (report.kind, report.status) == ("hard", "5.1.1")
     assert "User unknown" in report.diagnostic
 
 
@@ -109,12 +110,14 @@ def test_it_marks_the_delivery_and_subscriber_bounced_once(sent_delivery, tmp_pa
     subscriber = Subscriber.objects.get(pk=sent_delivery.subscriber_id)
     assert subscriber.status == SubscriberStatus.BOUNCED
     assert Suppression.objects.filter(email="karin.lind@example.se", reason="bounced").exists()
-    assert subscriber.consent_events.filter(action="bounce").count() == 1
+    assert subscriber.consent_events.get(action="bounce").source == "bounce_file"
+    assert Suppression.objects.get().source == "bounce_file"
     output = capsys.readouterr().out
-    assert "1 bounced, 1 ignored, 1 not bounces." in output
+    assert "1 applied, 1 ignored, 1 kept for staff." in output
+    assert KeptBounceMessage.objects.get().reason == "not_a_report"
 
 
-def test_it_changes_nothing_for_a_delay_notice(sent_delivery, tmp_path):
+def test_it_scores_a_delay_notice_and_changes_nothing_else(sent_delivery, tmp_path):
     path = tmp_path / "delayed.eml"
     path.write_bytes(
         _dsn(
@@ -131,6 +134,7 @@ def test_it_changes_nothing_for_a_delay_notice(sent_delivery, tmp_path):
     sent_delivery.refresh_from_db()
     assert sent_delivery.bounced_at is None
     assert Subscriber.objects.get(pk=sent_delivery.subscriber_id).status == "active"
+    assert not Suppression.objects.exists()
     assert not path.exists()
 
 
@@ -152,4 +156,42 @@ def test_it_ignores_a_report_naming_another_address_than_the_delivery(sent_deliv
 
 def test_it_refuses_a_message_that_is_not_a_dsn():
     with pytest.raises(NotABounce):
-        bounce_parse(b"From: karin.lind@example.se\r\nSubject: Tack!\r\n\r\nTack!\r\n")
+        report_parse(b"From: karin.lind@example.se\r\nSubject: Tack!\r\n\r\nTack!\r\n")
+
+
+def test_it_takes_dsns_and_arf_reports_in_any_mix(sent_delivery, tmp_path, capsys):
+    other = subscriber_make(email="olle.berg@example.se")
+    complained = Delivery.objects.create(
+        dispatch=sent_delivery.dispatch,
+        issue=sent_delivery.issue,
+        subscriber=other,
+        email=other.email,
+        status=DeliveryStatus.SENT,
+        sent_at=timezone.now(),
+    )
+    (tmp_path / "1-arf.eml").write_bytes(
+        samples.arf_complaint(
+            recipient=other.email,
+            message_id=f"lansnytt.d{complained.pk}@lansnytt.example.org",
+            return_path="lansnytt@example.org",
+        )
+    )
+    (tmp_path / "2-dsn.eml").write_bytes(
+        _dsn(
+            recipient=sent_delivery.email,
+            message_id=f"lansnytt.d{sent_delivery.pk}@lansnytt.example.org",
+        )
+    )
+
+    call_command("process_bounces", str(tmp_path), "--delete")
+
+    complained.refresh_from_db()
+    sent_delivery.refresh_from_db()
+    assert complained.complained_at is not None and complained.bounced_at is None
+    assert sent_delivery.bounced_at is not None and sent_delivery.complained_at is None
+    other.refresh_from_db()
+    assert other.status == SubscriberStatus.UNSUBSCRIBED
+    assert other.consent_events.get(action="complaint").source == "bounce_file"
+    assert Suppression.objects.for_address(other.email).get().reason == "complaint"
+    assert "2 applied, 0 ignored, 0 kept for staff." in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
