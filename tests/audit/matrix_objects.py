@@ -154,7 +154,21 @@ def _webhook_delivery():
     )
 
 
+def _kept_bounce():
+    from worker.models import KeptBounceMessage, KeptMessageReason
+
+    return KeptBounceMessage.objects.create(
+        source="mailbox",
+        reason=KeptMessageReason.values[0],
+        sender="postmaster@jarfalla.se",
+        subject="Svar: Länsnytt",
+        size=12,
+        raw=b"Tack for brevet",
+    )
+
+
 MAKERS: dict[str, Callable[[], object]] = {
+    "worker.keptbouncemessage": _kept_bounce,
     "accounts.apitoken": _api_token,
     "webhooks.webhookendpoint": _webhook_endpoint,
     "webhooks.webhookdelivery": _webhook_delivery,

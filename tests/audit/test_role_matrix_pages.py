@@ -63,6 +63,8 @@ ADMIN_MODELS: dict[str, tuple[str, str, str, str, str]] = {
     "webhooks.webhookendpoint":      ("-",  "-",    "-",      "vacd", "vacd"),
     # The delivery log: read, and "send again" (a change); never added or deleted by hand.
     "webhooks.webhookdelivery":      ("-",  "-",    "-",      "vc",   "vc"),
+    # What the bounce mailbox could do nothing with: read, and deleted once dealt with.
+    "worker.keptbouncemessage":      ("-",  "-",    "-",      "vd",   "vd"),
 }  # fmt: skip
 
 # The page of a model admin and the right it needs; "object" is the bare /<id>/ address,
