@@ -13,7 +13,7 @@ from tests.workers import wait_until
 from worker.celery import app
 from worker.models import Delivery
 
-from .faults import (
+from .smtp_faults import (
     counts_print,
     counts_take,
     delivered_once,

@@ -18,7 +18,7 @@ from subscribers.models import Subscriber, SubscriberStatus, Suppression
 from tests.workers import wait_until
 from worker.models import Delivery, DeliveryStatus, DispatchStatus
 
-from .faults import (
+from .smtp_faults import (
     counts_print,
     counts_take,
     delivered_once,
