@@ -36,6 +36,9 @@ REDIRECT_URI = "http://testserver/oidc/callback/"
 OTHER_CLIENT_ID = "intranatet"
 OTHER_CLIENT_SECRET = "intranatets-klienthemlighet"
 OTHER_REDIRECT_URI = "http://intranat.example/callback"
+# Our site registered once more, at a provider that lets this client leave PKCE out: only so
+# that a test can show the nonce alone refusing a code from another login attempt.
+NO_PKCE_CLIENT_ID = "lansnytt-utan-pkce"
 PASSWORD = "regionens-lösenord-för-testet"
 
 # IdP groups as a region's directory names them, and the mapping the site is configured with.
@@ -119,6 +122,8 @@ def identity_provider(tmp_path_factory):
             {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uri": REDIRECT_URI},
             {"client_id": OTHER_CLIENT_ID, "client_secret": OTHER_CLIENT_SECRET,
              "redirect_uri": OTHER_REDIRECT_URI},
+            {"client_id": NO_PKCE_CLIENT_ID, "client_secret": CLIENT_SECRET,
+             "redirect_uri": REDIRECT_URI},
         ]
     )  # fmt: skip
     log = open(home / "provider.log", "wb")  # noqa: SIM115 (open for the process's lifetime)
@@ -149,7 +154,9 @@ def _wait_until_up(url: str, process: subprocess.Popen, home: Path) -> None:
         except requests.ConnectionError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"the identity provider did not start: {(home / 'provider.log').read_text()}")
+    raise RuntimeError(
+        f"the identity provider did not start: {(home / 'provider.log').read_text()}"
+    )
 
 
 class _Forms(HTMLParser):

@@ -51,5 +51,5 @@ OAUTH2_PROVIDER = {
         "profile": "Namn och användarnamn",
     },
     "OAUTH2_VALIDATOR_CLASS": "tests.accounts.oidc_provider.validator.GroupsClaimValidator",
-    "PKCE_REQUIRED": True,
+    "PKCE_REQUIRED": lambda client_id: client_id != "lansnytt-utan-pkce",
 }
