@@ -14,7 +14,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .lockout import user_unlock
-from .models import User
+from .models import SignOnIdentity, User
 from .privileges import (
     SUPERUSER_ONLY_GROUP_FIELDS,
     SUPERUSER_ONLY_USER_FIELDS,
@@ -50,10 +50,28 @@ class SuperuserOnlyFieldsMixin:
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
+class SignOnIdentityInline(admin.StackedInline):
+    """Which person at the region's identity provider the account belongs to (single sign-on):
+    shown, never edited, since relinking an account would hand it to someone else."""
+
+    model = SignOnIdentity
+    can_delete = False
+    extra = 0
+    max_num = 0
+    fields = readonly_fields = ("issuer", "subject", "created_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(User)
 class StaffUserAdmin(SuperuserOnlyFieldsMixin, UserAdmin):
     superuser_only_fields = SUPERUSER_ONLY_USER_FIELDS
     actions = ["sessions_end_action", "unlock_action"]
+    inlines = [SignOnIdentityInline]
 
     def has_change_permission(self, request, obj=None) -> bool:
         allowed = super().has_change_permission(request, obj)

@@ -9,4 +9,5 @@ SIGNED_ON_SESSION_KEY = "accounts_signed_on_with_idp"
 def signed_on_with_idp(request: HttpRequest) -> bool:
     """True when this session's login was the provider's and its MFA counts as the second
     factor (OIDC_TRUST_IDP_MFA)."""
-    return bool(settings.OIDC_TRUST_IDP_MFA and request.session.get(SIGNED_ON_SESSION_KEY))
+    session = getattr(request, "session", None)  # none without SessionMiddleware
+    return bool(settings.OIDC_TRUST_IDP_MFA and session and session.get(SIGNED_ON_SESSION_KEY))

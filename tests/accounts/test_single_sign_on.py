@@ -229,3 +229,22 @@ def test_it_records_a_cancelled_consent_as_a_failed_sign_on(provider):
         "reason": "provider_error",
         "error": "access_denied",
     }
+
+
+def test_it_shows_the_providers_subject_on_the_user_page_without_letting_it_be_changed(
+    provider, settings
+):
+    provider.person("karin.lindqvist", ["lansnytt-redaktorer"])
+    sign_on(Client(), username="karin.lindqvist")
+    user = User.objects.get(username="karin.lindqvist")
+    identity = SignOnIdentity.objects.get(user=user)
+    root = User.objects.create_superuser(username="root", password=STRONG_PASSWORD)
+    admin_client = Client()
+    admin_client.force_login(root)
+    settings.STAFF_REQUIRE_2FA = False  # a forced login has given no code
+
+    page = admin_client.get(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    html = page.content.decode()
+    assert identity.subject in html and provider.issuer in html
+    assert 'name="sign_on_identity-0-subject"' not in html
