@@ -267,3 +267,24 @@ def test_it_refuses_the_password_login_to_an_account_made_by_sign_on(provider):
 
     assert response.status_code == 200
     assert not logged_in(client)
+
+
+def test_it_refuses_sign_on_from_an_address_the_lockout_has_refused(provider, settings):
+    client = Client()
+    location = provider_answer(
+        requests.Session(), sign_on_start(client), username="karin.lindqvist"
+    )
+    # Guessing passwords for several names from this address, at the default limit.
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        admin_login(Client(), username=f"gissning{attempt}", password="fel-lösenord")
+
+    response = callback_get(client, location)
+
+    assert response.status_code == 429
+    assert "Inloggningen är spärrad" in response.content.decode()
+    assert not logged_in(client)
+    assert not User.objects.filter(username="karin.lindqvist").exists()
+    assert entries(AuditAction.LOGIN_FAILED)[-1].detail == {
+        "method": "sso",
+        "reason": "locked_out",
+    }
