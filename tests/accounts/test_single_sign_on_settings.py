@@ -1,7 +1,10 @@
 """Single sign-on is off until configured, says so loudly when configured in part, and decides
 with OIDC_TRUST_IDP_MFA whether the provider's login counts as the second factor."""
 
+import io
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -135,3 +138,32 @@ def test_it_refuses_http_provider_endpoints_when_debug_is_off(tmp_path):
     assert "accounts.E013" in result.stderr
     assert "OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_JWKS_ENDPOINT not https" in result.stderr
     assert "accounts.E010" not in result.stderr
+
+
+def test_it_prints_the_endpoint_settings_from_the_providers_discovery_document(
+    identity_provider,  # noqa: F811
+    settings,
+):
+    out = io.StringIO()
+
+    call_command("oidc_discover", identity_provider.issuer, stdout=out)
+
+    printed = dict(
+        line.split("=", 1) for line in out.getvalue().splitlines() if not line.startswith("#")
+    )
+    identity_provider.rp_settings(settings)
+    for name in (
+        "OIDC_OP_ISSUER",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+    ):
+        assert printed[name] == getattr(settings, name)
+    assert printed["OIDC_RP_SIGN_ALGO"] == "RS256"
+    assert f"{settings.SITE_URL}/oidc/callback/" in out.getvalue()
+
+
+def test_it_refuses_a_discovery_document_that_names_another_issuer(identity_provider):  # noqa: F811
+    with pytest.raises(CommandError, match="names the issuer"):
+        call_command("oidc_discover", identity_provider.issuer + "/", stdout=io.StringIO())
