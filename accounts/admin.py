@@ -50,28 +50,23 @@ class SuperuserOnlyFieldsMixin:
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
-class SignOnIdentityInline(admin.StackedInline):
-    """Which person at the region's identity provider the account belongs to (single sign-on):
-    shown, never edited, since relinking an account would hand it to someone else."""
-
-    model = SignOnIdentity
-    can_delete = False
-    extra = 0
-    max_num = 0
-    fields = readonly_fields = ("issuer", "subject", "created_at")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(User)
 class StaffUserAdmin(SuperuserOnlyFieldsMixin, UserAdmin):
     superuser_only_fields = SUPERUSER_ONLY_USER_FIELDS
     actions = ["sessions_end_action", "unlock_action"]
-    inlines = [SignOnIdentityInline]
+    # Which person at the region's identity provider the account belongs to (single sign-on):
+    # shown, never edited, since relinking an account would hand it to someone else. A
+    # read-only field, not an inline: the change form's POST stays what it was.
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("Regionens inloggning"), {"fields": ("sign_on_identity_label",)}),
+    )
+    readonly_fields = ("sign_on_identity_label",)
+
+    @admin.display(description=_("konto hos regionens inloggning"))
+    def sign_on_identity_label(self, obj) -> str:
+        identity = SignOnIdentity.objects.filter(user=obj).first() if obj else None
+        return str(identity) if identity else "–"
 
     def has_change_permission(self, request, obj=None) -> bool:
         allowed = super().has_change_permission(request, obj)

@@ -434,8 +434,6 @@ OIDC_REDIRECT_ALLOWED_HOSTS: list[str] = []
 OIDC_CREATE_USER = True
 OIDC_STORE_ID_TOKEN = False
 OIDC_STORE_ACCESS_TOKEN = False
-OIDC_AUTHENTICATE_CLASS = "accounts.sso.views.SignOnStartView"
-OIDC_CALLBACK_CLASS = "accounts.sso.views.SignOnCallbackView"
 
 # --- Subscriber self-service --------------------------------------------------------------
 # Public subscribe form: POSTs per client IP ("count/period", e.g. 5/10m = 5 per 10 minutes).

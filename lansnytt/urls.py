@@ -12,7 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Single sign-on (accounts/sso/); its views answer 404 while OIDC_* is not configured.
     # The redirect URI to register at the provider is SITE_URL + /oidc/callback/.
-    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("oidc/", include("accounts.sso.urls")),
     path("", include("accounts.twofactor.urls")),
     path("", include("subscribers.urls")),
     path("", include("printing.urls")),

@@ -8,6 +8,7 @@ about the same subject, and the account is the one linked to (issuer, subject)."
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 import jwt
 import requests
@@ -50,7 +51,7 @@ class RegionSignOnBackend(OIDCAuthenticationBackend):
             self._refused(request, SignOnRefused("id_token"))
         return user
 
-    def _refused(self, request, refusal: SignOnRefused):
+    def _refused(self, request, refusal: SignOnRefused) -> NoReturn:
         log.warning("Single sign-on refused: %s %s", refusal.reason, refusal.label)
         sign_on_failure_record(reason=refusal.reason, label=refusal.label, detail=refusal.detail)
         setattr(request, REFUSAL_ATTRIBUTE, refusal.reason)
