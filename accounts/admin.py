@@ -16,7 +16,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .lockout import user_unlock
-from .models import User
+from .models import SignOnIdentity, User
 from .privileges import (
     SUPERUSER_ONLY_GROUP_FIELDS,
     SUPERUSER_ONLY_USER_FIELDS,
@@ -56,6 +56,19 @@ class SuperuserOnlyFieldsMixin:
 class StaffUserAdmin(SuperuserOnlyFieldsMixin, UserAdmin):
     superuser_only_fields = SUPERUSER_ONLY_USER_FIELDS
     actions = ["sessions_end_action", "unlock_action"]
+    # Which person at the region's identity provider the account belongs to (single sign-on):
+    # shown, never edited, since relinking an account would hand it to someone else. A
+    # read-only field, not an inline: the change form's POST stays what it was.
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("Regionens inloggning"), {"fields": ("sign_on_identity_label",)}),
+    )
+    readonly_fields = ("sign_on_identity_label",)
+
+    @admin.display(description=_("konto hos regionens inloggning"))
+    def sign_on_identity_label(self, obj) -> str:
+        identity = SignOnIdentity.objects.filter(user=obj).first() if obj else None
+        return str(identity) if identity else "–"
 
     def has_change_permission(self, request, obj=None) -> bool:
         allowed = super().has_change_permission(request, obj)

@@ -27,6 +27,14 @@ class PersonViaLink:
     """The person themself, acting through a one-time link mailed to their address."""
 
 
+@dataclass(frozen=True)
+class IdentityProvider:
+    """The region's identity provider, whose group claim set a staff member's roles at their
+    single sign-on (accounts.sso)."""
+
+    issuer: str
+
+
 def command_line(command: str) -> CommandLine:
     try:
         os_user = getpass.getuser()
@@ -59,6 +67,11 @@ def _actor_fields(actor: Any) -> dict[str, Any]:
             "actor_kind": ActorKind.COMMAND,
             "actor_label": f"manage.py {actor.command} (OS-användare {actor.os_user})",
         }
+    if isinstance(actor, IdentityProvider):
+        return {
+            "actor_kind": ActorKind.SYSTEM,
+            "actor_label": f"regionens inloggning ({actor.issuer})"[:200],
+        }
     if isinstance(actor, PersonViaLink):
         return {"actor_kind": ActorKind.PERSON, "actor_label": "engångslänk"}
     if actor is not None and getattr(actor, "is_authenticated", False):
@@ -87,8 +100,8 @@ def audit_record(
     label: str = "",
     detail: dict | None = None,
 ) -> AuditEntry:
-    """Append one entry. `actor` is a user, a CommandLine, PersonViaLink or None: the system,
-    or the command line when this process is a management command."""
+    """Append one entry. `actor` is a user, a CommandLine, PersonViaLink, IdentityProvider or
+    None: the system, or the command line when this process is a management command."""
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or target.pk

@@ -16,13 +16,19 @@ _CHANGES = {"post_add": "add", "post_remove": "remove", "post_clear": "clear"}
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def _login(sender, request, user, **kwargs) -> None:
-    audit_record(action=AuditAction.LOGIN, actor=user, target=user)
+    # A login path may say more about itself (single sign-on: the provider, the roles given).
+    detail = getattr(user, "audit_login_detail", None)
+    audit_record(action=AuditAction.LOGIN, actor=user, target=user, detail=detail)
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
     # Django has already masked the password in `credentials`; only the name typed is kept.
     username = str(credentials.get(User.USERNAME_FIELD) or credentials.get("username") or "")
+    if not username and "nonce" in credentials:
+        # Single sign-on's callback (accounts.sso) records its own failures, with the reason;
+        # no name is typed there.
+        return
     audit_record(
         action=AuditAction.LOGIN_FAILED,
         object_type=User._meta.label_lower,

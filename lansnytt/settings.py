@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "mozilla_django_oidc",
     "accounts",
     "audit",
     "subscribers",
@@ -418,6 +419,9 @@ LOGGING = {
 AUTHENTICATION_BACKENDS = [
     # First, so that a locked-out username or address is refused before any password check.
     "axes.backends.AxesStandaloneBackend",
+    # Single sign-on (accounts/sso/): answers only on its own callback, and only when the
+    # OIDC_* variables below configure it; every other login reaches the password backend.
+    "accounts.sso.backend.RegionSignOnBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Wrong passwords in a row, per username and, separately, per client address, before the
@@ -431,6 +435,9 @@ AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Keep the raw password out of the attempt log; axes already leaves out "password".
 AXES_SENSITIVE_PARAMETERS = ["password"]
+# A failed single sign-on is logged by axes too, with the callback's query: its one-time
+# code and state are masked like a password.
+AXES_SENSITIVE_PARAMETERS += ["code", "state"]
 CLIENT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -467,6 +474,40 @@ STAFF_RECOVERY_CODES = 10
 STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
 STAFF_SESSION_MAX_HOURS = env.int("STAFF_SESSION_MAX_HOURS", default=8)
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+LOGIN_REDIRECT_URL = "admin:index"
+
+# --- Single sign-on with the region's identity provider (accounts/sso/; README "Security →
+# Single sign-on") ---------------------------------------------------------------------------
+# OpenID Connect through mozilla-django-oidc, off unless OIDC_RP_CLIENT_ID is set; then
+# accounts.checks refuses an incomplete configuration and, with DEBUG off, http endpoints.
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+# The issuer the ID tokens must name ("iss"), exactly as the discovery document says it.
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+# The claim with the person's groups at the IdP, and which of those groups give which role:
+# "idp-group=role,other-group=role" (role: a role group's name or editors, distribution,
+# administrators). A person in no mapped group gets no staff access.
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_ROLE_MAPPING = env.dict("OIDC_ROLE_MAPPING", default={})
+# The IdP's login counts as the second factor (its own MFA, e.g. conditional access): SSO
+# sessions are not asked for a TOTP code even with STAFF_REQUIRE_2FA on. Turn it off when the
+# IdP does not enforce MFA for this application; local logins always need their code.
+OIDC_TRUST_IDP_MFA = env.bool("OIDC_TRUST_IDP_MFA", default=True)
+# PKCE on top of the client secret; a provider that does not support it ignores it.
+OIDC_USE_PKCE = env.bool("OIDC_USE_PKCE", default=True)
+# mozilla-django-oidc waits forever by default; a hanging IdP must not hold a web worker.
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10)
+# Only a path on this site can be the "next" page after the login (no other hosts).
+OIDC_REDIRECT_ALLOWED_HOSTS: list[str] = []
+OIDC_CREATE_USER = True
+OIDC_STORE_ID_TOKEN = False
+OIDC_STORE_ACCESS_TOKEN = False
 
 # --- Subscriber self-service --------------------------------------------------------------
 # Public subscribe form: POSTs per client IP ("count/period", e.g. 5/10m = 5 per 10 minutes).

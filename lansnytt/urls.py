@@ -12,6 +12,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Providers' bounce and complaint webhooks (django-anymail), e.g. /anymail/mailgun/tracking/.
     path("anymail/", include("worker.bounces.webhook_urls")),
+    # Single sign-on (accounts/sso/); its views answer 404 while OIDC_* is not configured.
+    # The redirect URI to register at the provider is SITE_URL + /oidc/callback/.
+    path("oidc/", include("accounts.sso.urls")),
     path("", include("accounts.twofactor.urls")),
     path("", include("subscribers.urls")),
     path("", include("printing.urls")),

@@ -31,5 +31,8 @@ class StaffTwoFactorMiddleware:
             reverse("twofactor:setup"),
             reverse("twofactor:logout"),
             reverse("set_language"),
+            # A single sign-on replaces the half-finished password login.
+            reverse("oidc_authentication_init"),
+            reverse("oidc_authentication_callback"),
         )
         return path in allowed or path.startswith("/" + settings.STATIC_URL.lstrip("/"))
