@@ -41,6 +41,7 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORT = "audit_export", _("Export av granskningsloggen")
     ACCOUNT_UNLOCK = "account_unlock", _("Inloggning upplåst")
     SESSIONS_END = "sessions_end", _("Sessioner avslutade")
+    REPORT_EXPORT = "report_export", _("Export av utskicksrapport")
 
 
 class ActorKind(models.TextChoices):

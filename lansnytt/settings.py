@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "newsletter",
     "printing",
     "worker",
+    "reports",
 ]
 
 MIDDLEWARE = [

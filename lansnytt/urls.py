@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("accounts.twofactor.urls")),
     path("", include("subscribers.urls")),
     path("", include("printing.urls")),
+    path("", include("reports.urls")),
     path("", include("newsletter.urls")),
 ]
 

@@ -12,5 +12,7 @@ urlpatterns = [
     path("arkiv/feed/", ArchiveFeed(), name="feed"),
     path("arkiv/<slug:issue_slug>/", views.issue, name="issue"),
     path("arkiv/<slug:issue_slug>/<slug:article_slug>/", views.article, name="article"),
+    # The counting redirect of article links in issues that count clicks (engagement.py).
+    path("lank/<str:token>/", views.tracked_link, name="tracked_link"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
 ]

@@ -2,12 +2,14 @@
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from . import selectors
 from .content import absolute_url, markdown_to_safe_html, media_url
-from .models import Issue
+from .engagement import TrackedLinkInvalid, article_count, request_countable, tracked_link_read
+from .models import EngagementKind, Issue
 
 
 def archive(request: HttpRequest) -> HttpResponse:
@@ -42,6 +44,14 @@ def article(request: HttpRequest, issue_slug: str, article_slug: str) -> HttpRes
     if denied:
         return denied
     found = selectors.article_get(issue=found_issue, slug=article_slug)
+    # Staff looking at their own pages are not readers; drafts are not read yet.
+    if (
+        found_issue.count_engagement
+        and found_issue.is_published
+        and request_countable(request)
+        and not request.user.is_authenticated
+    ):
+        article_count(article_id=found.pk, kind=EngagementKind.VIEW)
     return render(
         request,
         "newsletter/article_detail.html",
@@ -63,3 +73,19 @@ def _unless_visible(request: HttpRequest, issue: Issue) -> HttpResponse | None:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     raise PermissionDenied("drafts are visible to staff only")
+
+
+@require_safe
+def tracked_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Count one click on an article link and go to the URL the link was made for."""
+    try:
+        link = tracked_link_read(token=token)
+    except TrackedLinkInvalid:
+        return render(request, "newsletter/link_invalid.html", status=404)
+    if request_countable(request):
+        article_count(article_id=link.article_id, kind=EngagementKind.CLICK)
+    response = HttpResponseRedirect(link.url)
+    # Every click must reach us to be counted, and no cache should keep the hop.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -38,15 +38,23 @@ def message_template_for(*, issue, language: str, subject_prefix: str = "") -> M
 
 
 def recipient_make(
-    *, subscriber_id: int, email: str, name: str, delivery_id: int | None = None
+    *,
+    subscriber_id: int,
+    email: str,
+    name: str,
+    delivery_id: int | None = None,
+    dispatch_id: int | None = None,
 ) -> Recipient:
     """The personal bits of one message. `subscriber_id` 0 signs links for no one (they show
-    the "link does not work" page); a delivery's Message-ID is stable so a retry repeats it."""
+    the "link does not work" page); a delivery's Message-ID is stable so a retry repeats it.
+    The unsubscribe link names `dispatch_id`, so the report counts it against that issue."""
     return Recipient(
         email=email,
         name=name,
         preferences_url=preferences_url(subscriber_id=subscriber_id, email=email),
-        unsubscribe_url=unsubscribe_url(subscriber_id=subscriber_id, email=email),
+        unsubscribe_url=unsubscribe_url(
+            subscriber_id=subscriber_id, email=email, dispatch_id=dispatch_id
+        ),
         message_id=message_id_make(delivery_id=delivery_id),
     )
 

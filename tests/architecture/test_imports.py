@@ -17,7 +17,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("lansnytt", "accounts", "audit", "subscribers", "newsletter", "worker", "printing")
+APPS = (
+    "lansnytt",
+    "accounts",
+    "audit",
+    "subscribers",
+    "newsletter",
+    "worker",
+    "printing",
+    "reports",
+)
 
 
 def _modules() -> dict[str, Path]:
