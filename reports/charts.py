@@ -40,6 +40,11 @@ class Series:
     values: Sequence[int]
 
 
+def _number(value: float) -> str:
+    """A coordinate as SVG wants it; format_html would escape a number to text first."""
+    return f"{value:.1f}"
+
+
 def _nice_max(value: int) -> int:
     """The top of the scale: 1, 2 or 5 times a power of ten, at least the value."""
     if value <= 0:
@@ -69,8 +74,8 @@ def bar_chart_svg(
     height = legend_top + _LEGEND_ROW * len(series) + 8
     top_value = _nice_max(max((max(s.values, default=0) for s in series), default=0))
 
-    def y(value: int) -> float:
-        return _TOP + _HEIGHT - _HEIGHT * value / top_value
+    def y(value: int) -> str:
+        return _number(_TOP + _HEIGHT - _HEIGHT * value / top_value)
 
     patterns = format_html_join(
         "",
@@ -80,10 +85,19 @@ def bar_chart_svg(
     )
     gridlines = format_html_join(
         "",
-        '<line x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}" stroke="#8c8c8c" stroke-width="0.5"/>'
-        '<text x="{}" y="{:.1f}" text-anchor="end" font-size="11" fill="{}">{}</text>',
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#8c8c8c" stroke-width="0.5"/>'
+        '<text x="{}" y="{}" text-anchor="end" font-size="11" fill="{}">{}</text>',
         (
-            (_LEFT, _LEFT + plot_width, y(tick), y(tick), _LEFT - 6, y(tick) + 4, INK, tick)
+            (
+                _LEFT,
+                _LEFT + plot_width,
+                y(tick),
+                y(tick),
+                _LEFT - 6,
+                _number(float(y(tick)) + 4),
+                INK,
+                tick,
+            )
             for tick in (0, top_value // 2, top_value)
         ),
     )
@@ -97,12 +111,12 @@ def bar_chart_svg(
             name = PATTERNS[index % len(PATTERNS)][0]
             bars.append(
                 format_html(
-                    '<rect x="{:.1f}" y="{:.1f}" width="{}" height="{:.1f}" fill="url(#{}-{})" '
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="url(#{}-{})" '
                     'stroke="{}" stroke-width="1"><title>{}, {}: {}</title></rect>',
-                    x0 + index * (_BAR + _GAP_IN_GROUP),
+                    _number(x0 + index * (_BAR + _GAP_IN_GROUP)),
                     y(value),
                     _BAR,
-                    _TOP + _HEIGHT - y(value),
+                    _number(_TOP + _HEIGHT - float(y(value))),
                     chart_id,
                     name,
                     INK,
@@ -112,12 +126,12 @@ def bar_chart_svg(
                 )
             )
         # Category labels turned 45° so hours and dates fit under narrow groups.
-        label_x = x0 + (group_width - _GAP_BETWEEN) / 2
+        label_x = _number(x0 + (group_width - _GAP_BETWEEN) / 2)
         label_y = _TOP + _HEIGHT + 14
         bars.append(
             format_html(
-                '<text x="{:.1f}" y="{}" font-size="11" fill="{}" text-anchor="end" '
-                'transform="rotate(-45 {:.1f} {})">{}</text>',
+                '<text x="{}" y="{}" font-size="11" fill="{}" text-anchor="end" '
+                'transform="rotate(-45 {} {})">{}</text>',
                 label_x,
                 label_y,
                 INK,
