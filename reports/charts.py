@@ -28,9 +28,12 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("stripes", f'<path d="M0,4 h8" stroke="{INK}" stroke-width="2.5"/>'),
 )
 
-_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 16, 16, 72
+# Room on the left and below for the category labels, which are turned 45°.
+_LEFT, _RIGHT, _TOP, _BOTTOM = 84, 16, 16, 104
 _BAR, _GAP_IN_GROUP, _GAP_BETWEEN = 10, 1, 14
 _HEIGHT = 220
+# A chart of one or two periods is still drawn at a readable width.
+_MIN_PLOT_WIDTH = 480
 _LEGEND_ROW = 22
 
 
@@ -67,7 +70,9 @@ def bar_chart_svg(
 ) -> SafeString:
     """The chart as an <svg> element; `chart_id` keeps pattern and title ids unique on a page."""
     groups = max(len(categories), 1)
-    group_width = len(series) * (_BAR + _GAP_IN_GROUP) + _GAP_BETWEEN
+    group_width = max(
+        len(series) * (_BAR + _GAP_IN_GROUP) + _GAP_BETWEEN, _MIN_PLOT_WIDTH // groups
+    )
     plot_width = groups * group_width
     width = _LEFT + plot_width + _RIGHT
     legend_top = _TOP + _HEIGHT + _BOTTOM
@@ -98,12 +103,13 @@ def bar_chart_svg(
                 INK,
                 tick,
             )
-            for tick in (0, top_value // 2, top_value)
+            for tick in sorted({0, top_value // 2, top_value})
         ),
     )
     bars = []
     for group, category in enumerate(categories):
-        x0 = _LEFT + group * group_width + _GAP_BETWEEN / 2
+        bars_width = len(series) * (_BAR + _GAP_IN_GROUP)
+        x0 = _LEFT + group * group_width + (group_width - bars_width) / 2
         for index, one in enumerate(series):
             value = one.values[group] if group < len(one.values) else 0
             if not value:
@@ -126,7 +132,7 @@ def bar_chart_svg(
                 )
             )
         # Category labels turned 45° so hours and dates fit under narrow groups.
-        label_x = _number(x0 + (group_width - _GAP_BETWEEN) / 2)
+        label_x = _number(x0 + bars_width / 2)
         label_y = _TOP + _HEIGHT + 14
         bars.append(
             format_html(
