@@ -9,8 +9,8 @@ stored is a number per article, day and kind (ArticleDailyCount); no cookie is s
 address, user agent or subscriber is kept.
 
 Link scanners, previews and crawlers are cheaply left out: HEAD requests, prefetches, an
-empty user agent and user agents that say they are robots. What is left is an estimate,
-which is all an aggregate counter can be.
+empty user agent, user agents that say they are robots, and logged-in staff. What is left is
+an estimate, which is all an aggregate counter can be.
 """
 
 from __future__ import annotations
@@ -79,8 +79,13 @@ def tracked_link_read(*, token: str) -> TrackedLink:
 
 
 def request_countable(request: HttpRequest) -> bool:
-    """Whether a request looks like a person reading, by the cheap signs (module doc)."""
+    """Whether a request looks like a person reading, by the cheap signs (module doc).
+
+    Logged-in staff (an editor trying the links in the preview) are not readers."""
     if request.method != "GET":
+        return False
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
         return False
     if any(request.META.get(header) for header in _PREFETCH_HEADERS):
         return False

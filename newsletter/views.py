@@ -44,13 +44,8 @@ def article(request: HttpRequest, issue_slug: str, article_slug: str) -> HttpRes
     if denied:
         return denied
     found = selectors.article_get(issue=found_issue, slug=article_slug)
-    # Staff looking at their own pages are not readers; drafts are not read yet.
-    if (
-        found_issue.count_engagement
-        and found_issue.is_published
-        and request_countable(request)
-        and not request.user.is_authenticated
-    ):
+    # Drafts are not read yet (and staff are not readers: request_countable).
+    if found_issue.count_engagement and found_issue.is_published and request_countable(request):
         article_count(article_id=found.pk, kind=EngagementKind.VIEW)
     return render(
         request,

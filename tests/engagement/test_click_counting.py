@@ -211,3 +211,14 @@ def test_it_stops_counting_when_the_editor_turns_it_off_but_the_links_still_work
 
     assert response.status_code == 302
     assert _clicks() == {}
+
+
+def test_an_editor_trying_the_links_in_the_preview_is_not_counted(client, issue):
+    from tests.factories import staff_user_make
+
+    _counting(issue)
+    link = TRACKED.findall(issue_render(issue=issue).html)[0]
+    client.force_login(staff_user_make(username="redaktor", is_superuser=True))
+
+    assert client.get(link, HTTP_USER_AGENT=BROWSER).status_code == 302
+    assert _clicks() == {}

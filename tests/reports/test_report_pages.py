@@ -215,3 +215,16 @@ def test_it_is_linked_from_the_dispatch_and_the_issue_admin(client, scenario):
     assert dispatch_page.status_code == 200, dispatch_page.get("Location")
     assert f'href="/personal/rapport/utskick/{dispatch.pk}/"' in dispatch_page.content.decode()
     assert 'href="/personal/rapport/2018-1/"' in issue_page.content.decode()
+
+
+def test_it_shows_the_report_of_an_issue_that_was_never_sent(editor_client, scenario):
+    from tests.factories import sendable_issue_make
+
+    sendable_issue_make(slug="2019-1", title="Länsnytt 2019:1")
+
+    response = editor_client.get("/personal/rapport/2019-1/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Inget har skickats än." in page
+    assert "Numret har inte skickats ut via e-post." in page
