@@ -28,6 +28,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_crud("worker", "dispatch"),
         "worker.view_delivery",
         "worker.send_dispatch",
+        # Aggregate numbers, no personal data; still an export, so a right of its own.
+        "worker.export_report",
         *_crud("subscribers", "segment", ("view",)),
         *_crud("subscribers", "subscriber", ("view",)),
         *_crud("subscribers", "organisation", ("view",)),

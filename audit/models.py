@@ -45,9 +45,9 @@ class AuditAction(models.TextChoices):
     API_TOKEN_REVOKE = "api_token_revoke", _("API-nyckel återkallad")
     WEBHOOK_ENDPOINT_CHANGE = "webhook_endpoint_change", _("Webhook-mottagare ändrad")
     WEBHOOK_RESEND = "webhook_resend", _("Webhook skickad igen")
-
     EMERGENCY_STOP = "emergency_stop", _("Nödstopp: alla utskick pausade")
     EMERGENCY_RESUME = "emergency_resume", _("Nödstopp hävt: utskick återupptagna")
+    REPORT_EXPORT = "report_export", _("Export av utskicksrapport")
 
 
 class ActorKind(models.TextChoices):

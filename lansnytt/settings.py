@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "api",
     # django-ninja: the API's browsable page, served from our own static files (no CDN).
     "ninja",
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -369,6 +370,9 @@ SIGNED_LINK_PATHS = [
     "/avregistrera/",
     "/prenumerera/bekrafta/",
     "/mina-uppgifter/",
+    # A counted article link (newsletter/engagement.py): the same for every reader, so not
+    # personal, but a signed value all the same, and masked like the others.
+    "/lank/",
 ]
 _TOKENS_MASKED = ["signed_tokens_masked"]
 LOGGING = {

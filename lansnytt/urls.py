@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("accounts.twofactor.urls")),
     path("", include("subscribers.urls")),
     path("", include("printing.urls")),
+    path("", include("reports.urls")),
     path("", include("newsletter.urls")),
     path("", include("api.urls")),
 ]

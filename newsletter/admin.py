@@ -42,7 +42,7 @@ class IssueAdmin(admin.ModelAdmin):
     readonly_fields = ("status",)
     fieldsets = (
         (None, {"fields": ("title", ("year", "number"), "slug", "status", "publication_date")}),
-        (_("E-post"), {"fields": ("subject", "preheader", "language")}),
+        (_("E-post"), {"fields": ("subject", "preheader", "language", "count_engagement")}),
         (_("Innehåll"), {"fields": ("intro", ("cover_image", "cover_image_alt"))}),
     )
     inlines = [ArticleInline]

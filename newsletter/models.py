@@ -45,6 +45,15 @@ class Issue(models.Model):
     cover_image_alt = models.CharField(
         _("alternativtext för omslagsbilden"), max_length=300, blank=True
     )
+    # Off by default: a public authority needs a reason to count even anonymously.
+    count_engagement = models.BooleanField(
+        _("räkna klick och visningar"),
+        default=False,
+        help_text=_(
+            "Räknar klick på artikellänkarna i e-posten och visningar av artikelsidorna, "
+            "per artikel och dag. Inget sparas om vem som klickade eller läste."
+        ),
+    )
     created_at = models.DateTimeField(_("skapad"), auto_now_add=True)
     updated_at = models.DateTimeField(_("ändrad"), auto_now=True)
 
@@ -225,3 +234,36 @@ class LinkCheck(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in LINK_CHECK_ACTIVE
+
+
+class EngagementKind(models.TextChoices):
+    CLICK = "click", _("Klick i e-post")
+    VIEW = "view", _("Visning av artikelsidan")
+
+
+class ArticleDailyCount(models.Model):
+    """How many clicks or page views an article had on one day, and nothing else.
+
+    Deliberately without any column that could tell readers apart (no subscriber, delivery,
+    address, IP, user agent or cookie): the count is all there is (README, "Engagement").
+    """
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("artikel"), on_delete=models.CASCADE, related_name="daily_counts"
+    )
+    day = models.DateField(_("dag"))
+    kind = models.CharField(_("slag"), max_length=8, choices=EngagementKind.choices)
+    count = models.PositiveIntegerField(_("antal"), default=0)
+
+    class Meta:
+        verbose_name = _("räknade klick och visningar")
+        verbose_name_plural = _("räknade klick och visningar")
+        constraints = [
+            # Also the index for the counter's update of today's row.
+            models.UniqueConstraint(
+                fields=["article", "day", "kind"], name="article_daily_count_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {self.day} {self.kind}: {self.count}"

@@ -22,6 +22,7 @@ from premailer import Premailer
 
 from . import personalisation
 from .content import absolute_url, media_url
+from .engagement import tracked_link_make
 from .models import Article, Issue, IssueRendering
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,8 @@ def issue_version(*, issue: Issue, articles: list[Article]) -> str:
             issue.title, issue.slug, issue.year, issue.number, issue.subject, issue.preheader,
             issue.intro, issue.language, issue.cover_image.name, issue.cover_image_alt,
             str(issue.publication_date),
+            # Turning counting on or off changes every article link and the footer.
+            issue.count_engagement,
         ],
         "articles": [
             [
@@ -180,8 +183,17 @@ def _render_and_store(
     return row
 
 
+def _article_link(issue: Issue, article: Article, url: str) -> str:
+    """The link as it goes into the email: through the counting redirect when the issue
+    counts clicks (newsletter.engagement), else the URL itself."""
+    if not url or not issue.count_engagement:
+        return url
+    return tracked_link_make(article_id=article.pk, url=url)
+
+
 def _email_context(*, issue: Issue, articles: list[Article], language: str) -> dict:
     return {
+        "count_engagement": issue.count_engagement,
         "language": language,
         "issue": issue,
         "subject": issue.subject or issue.title,
@@ -196,12 +208,14 @@ def _email_context(*, issue: Issue, articles: list[Article], language: str) -> d
                 "kicker": article.kicker,
                 "heading": article.heading,
                 "lead": article.lead,
-                "permalink": absolute_url(article.get_absolute_url()),
+                "permalink": _article_link(
+                    issue, article, absolute_url(article.get_absolute_url())
+                ),
                 "image_url": media_url(article.image.name) if article.image else "",
                 "image_alt": article.image_alt,
                 "image_credit": article.image_credit,
                 "cta_label": article.cta_label,
-                "cta_url": article.cta_url,
+                "cta_url": _article_link(issue, article, article.cta_url),
             }
             for article in articles
         ],

@@ -23,5 +23,7 @@ urlpatterns = [
         views.article_share_mastodon,
         name="article_share_mastodon",
     ),
+    # The counting redirect of article links in issues that count clicks (engagement.py).
+    path("lank/<str:token>/", views.tracked_link, name="tracked_link"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
 ]

@@ -10,7 +10,8 @@ from django.views.decorators.http import condition, require_safe
 
 from . import selectors
 from .content import absolute_url, markdown_to_safe_html, media_url
-from .models import Issue
+from .engagement import TrackedLinkInvalid, article_count, request_countable, tracked_link_read
+from .models import EngagementKind, Issue
 from .sharing import (
     mastodon_host_clean,
     mastodon_share_url,
@@ -51,6 +52,9 @@ def article(request: HttpRequest, issue_slug: str, article_slug: str) -> HttpRes
     if denied:
         return denied
     found = selectors.article_get(issue=found_issue, slug=article_slug)
+    # Drafts are not read yet (and staff are not readers: request_countable).
+    if found_issue.count_engagement and found_issue.is_published and request_countable(request):
+        article_count(article_id=found.pk, kind=EngagementKind.VIEW)
     canonical_url = absolute_url(found.get_absolute_url())
     card_url = absolute_url(_share_path("article_share_card", found_issue, found))
     return render(
@@ -142,3 +146,19 @@ def _unless_visible(request: HttpRequest, issue: Issue) -> HttpResponse | None:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     raise PermissionDenied("drafts are visible to staff only")
+
+
+@require_safe
+def tracked_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Count one click on an article link and go to the URL the link was made for."""
+    try:
+        link = tracked_link_read(token=token)
+    except TrackedLinkInvalid:
+        return render(request, "newsletter/link_invalid.html", status=404)
+    if request_countable(request):
+        article_count(article_id=link.article_id, kind=EngagementKind.CLICK)
+    response = HttpResponseRedirect(link.url)
+    # Every click must reach us to be counted, and no cache should keep the hop.
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

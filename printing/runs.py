@@ -99,6 +99,27 @@ def _extra_lines(issue: Issue) -> list[PrintLine]:
 def print_list_draft(*, issue: Issue, segment_slugs: Iterable[str] | None = None) -> PrintList:
     """The issue's print list computed now from the subscriber data."""
     segments = _segments_resolve(segment_slugs)
+    lines, protected_excluded = _recipient_lines(segments)
+    lines.extend(_extra_lines(issue))
+    return _print_list_build(
+        issue=issue,
+        run=None,
+        segment_slugs=tuple(segment.slug for segment in segments or ()),
+        lines=lines,
+        protected_excluded=protected_excluded,
+    )
+
+
+def print_recipients_to_fix() -> list[PrintLine]:
+    """Today's print recipients (people and organisations, any segment) whose line cannot go
+    to the printer, with the reason: the same rules as every print list."""
+    lines, _protected = _recipient_lines(None)
+    return sorted((line for line in lines if line.problem), key=PrintLine.sort_key)
+
+
+def _recipient_lines(segments: list[Segment] | None) -> tuple[list[PrintLine], int]:
+    """The lines of the print readers (in the segments, or all), and how many people with a
+    protected identity were left out."""
     candidates = Subscriber.objects.filter(
         status=SubscriberStatus.ACTIVE, channel__in=PRINT_CHANNELS
     )
@@ -192,14 +213,7 @@ def print_list_draft(*, issue: Issue, segment_slugs: Iterable[str] | None = None
             )
         )
 
-    lines.extend(_extra_lines(issue))
-    return _print_list_build(
-        issue=issue,
-        run=None,
-        segment_slugs=tuple(segment.slug for segment in segments or ()),
-        lines=lines,
-        protected_excluded=protected_excluded,
-    )
+    return lines, protected_excluded
 
 
 def _print_list_build(

@@ -317,8 +317,13 @@ def copy_change_request_decide(
     return True
 
 
-def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: RequestOrigin) -> bool:
+def subscriber_unsubscribe(
+    *, subscriber: Subscriber, source: str, origin: RequestOrigin, dispatch_id: int | None = None
+) -> bool:
     """Stop all mail to the subscriber; True when this call changed anything.
+
+    `dispatch_id` is the dispatch whose message carried the link (from the signed token);
+    the event keeps it so the report counts the unsubscribe against that issue.
 
     Idempotent: a second call (the mail provider's POST and the person's click) finds the
     work done. The suppression entry is what a running dispatch checks when it claims a
@@ -337,7 +342,10 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, source: str, origin: Reque
                 action=ConsentAction.UNSUBSCRIBE,
                 source=source,
                 origin=origin,
-                detail={"status_before": status_before},
+                detail={
+                    "status_before": status_before,
+                    **({"dispatch_id": dispatch_id} if dispatch_id else {}),
+                },
             )
         suppression_ensure(
             email=subscriber.email,

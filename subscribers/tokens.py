@@ -47,6 +47,10 @@ class TokenExpired(TokenInvalid):
 class TokenClaims:
     subscriber_id: int
     address_hash: str
+    # Which dispatch the link was mailed in, for unsubscribe links made since the reports
+    # count unsubscribes per issue; None for older links and links shown on the web pages.
+    # Signed with the rest, so nobody can pin their unsubscribe on another issue.
+    dispatch_id: int | None = None
 
 
 def _salt(purpose: str) -> str:
@@ -67,19 +71,35 @@ def _signer_cached(purpose: str, key: str, fallback_keys: tuple[str, ...]) -> si
     return kind(key=key, fallback_keys=list(fallback_keys), salt=_salt(purpose))
 
 
-def token_make(*, purpose: str, subscriber_id: int, email: str) -> str:
-    """A token for the subscriber; `email` is their current (normalised) address."""
+def token_make(
+    *, purpose: str, subscriber_id: int, email: str, dispatch_id: int | None = None
+) -> str:
+    """A token for the subscriber; `email` is their current (normalised) address.
+
+    `dispatch_id` names the dispatch a mailed link came in; a token without it (every link
+    sent before) reads just the same."""
     payload = f"{subscriber_id}.{email_hash(email)[:_HASH_PREFIX]}"
+    if dispatch_id:
+        payload += f".{dispatch_id}"
     return _signer(purpose).sign(payload)
 
 
 def token_read(*, purpose: str, token: str) -> TokenClaims:
     """Unpack a token without touching the database; raises TokenInvalid or TokenExpired."""
     payload = _unsign(purpose=purpose, token=token)
-    subscriber_id, _, address_hash = payload.partition(".")
-    if not subscriber_id.isdigit() or len(address_hash) != _HASH_PREFIX:
+    subscriber_id, _, rest = payload.partition(".")
+    address_hash, _, dispatch_id = rest.partition(".")
+    if (
+        not subscriber_id.isdigit()
+        or len(address_hash) != _HASH_PREFIX
+        or (dispatch_id and not dispatch_id.isdigit())
+    ):
         raise TokenInvalid("malformed payload")
-    return TokenClaims(subscriber_id=int(subscriber_id), address_hash=address_hash)
+    return TokenClaims(
+        subscriber_id=int(subscriber_id),
+        address_hash=address_hash,
+        dispatch_id=int(dispatch_id) if dispatch_id else None,
+    )
 
 
 def _unsign(*, purpose: str, token: str) -> str:
@@ -156,17 +176,24 @@ def _url_around_token(url_name: str, site_url: str) -> tuple[str, str]:
     return site_url + before, after
 
 
-def _token_url(url_name: str, purpose: str, subscriber_id: int, email: str) -> str:
+def _token_url(
+    url_name: str, purpose: str, subscriber_id: int, email: str, dispatch_id: int | None = None
+) -> str:
     before, after = _url_around_token(url_name, settings.SITE_URL)
-    return before + token_make(purpose=purpose, subscriber_id=subscriber_id, email=email) + after
+    token = token_make(
+        purpose=purpose, subscriber_id=subscriber_id, email=email, dispatch_id=dispatch_id
+    )
+    return before + token + after
 
 
 def preferences_url(*, subscriber_id: int, email: str) -> str:
     return _token_url("subscribers:preferences", PREFERENCES, subscriber_id, email)
 
 
-def unsubscribe_url(*, subscriber_id: int, email: str) -> str:
-    return _token_url("subscribers:unsubscribe", UNSUBSCRIBE, subscriber_id, email)
+def unsubscribe_url(*, subscriber_id: int, email: str, dispatch_id: int | None = None) -> str:
+    """The unsubscribe link (and List-Unsubscribe URL); a mailed one names its dispatch so
+    the report can count the unsubscribe against the issue that carried it."""
+    return _token_url("subscribers:unsubscribe", UNSUBSCRIBE, subscriber_id, email, dispatch_id)
 
 
 def privacy_url(*, privacy_request: PrivacyRequest) -> str:

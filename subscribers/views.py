@@ -12,7 +12,7 @@ from django_ratelimit.decorators import ratelimit
 from . import services
 from .forms import PreferencesForm, SubscribeForm
 from .models import ConsentSource, Subscriber, SubscriberStatus
-from .tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenExpired, TokenInvalid
+from .tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, TokenExpired, TokenInvalid, token_read
 from .tokens import token_subscriber as _token_subscriber
 
 
@@ -185,6 +185,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             subscriber=subscriber,
             source=ConsentSource.ONE_CLICK if one_click else ConsentSource.WEB,
             origin=request_origin(request),
+            dispatch_id=token_read(purpose=UNSUBSCRIBE, token=token).dispatch_id,
         )
         subscriber.refresh_from_db()
         return render(

@@ -86,7 +86,10 @@ class Dispatch(models.Model):
         verbose_name = _("utskick")
         verbose_name_plural = _("utskick")
         ordering = ["-created_at", "-id"]
-        permissions = [("send_dispatch", _("Kan starta, pausa och avbryta utskick"))]
+        permissions = [
+            ("send_dispatch", _("Kan starta, pausa och avbryta utskick")),
+            ("export_report", _("Kan exportera rapporter om utskick och nummer")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.issue} #{self.pk}"

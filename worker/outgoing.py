@@ -41,11 +41,17 @@ def message_template_for(*, issue, language: str, subject_prefix: str = "") -> M
 
 
 def recipient_make(
-    *, subscriber_id: int, email: str, name: str, delivery_id: int | None = None
+    *,
+    subscriber_id: int,
+    email: str,
+    name: str,
+    delivery_id: int | None = None,
+    dispatch_id: int | None = None,
 ) -> Recipient:
     """The personal bits of one message. `subscriber_id` 0 signs links for no one (they show
     the "link does not work" page); a delivery's Message-ID is stable so a retry repeats it,
-    and its envelope sender names it (VERP), so a bounce finds its way back."""
+    and its envelope sender names it (VERP), so a bounce finds its way back. The unsubscribe
+    link names `dispatch_id`, so the report counts it against that issue."""
     # One HMAC per message, and none when neither VERP nor a provider header wants it.
     wanted = delivery_id and (settings.BOUNCE_ADDRESS or settings.EMAIL_PROVIDER)
     token = delivery_token_make(delivery_id=delivery_id) if wanted else ""
@@ -53,7 +59,9 @@ def recipient_make(
         email=email,
         name=name,
         preferences_url=preferences_url(subscriber_id=subscriber_id, email=email),
-        unsubscribe_url=unsubscribe_url(subscriber_id=subscriber_id, email=email),
+        unsubscribe_url=unsubscribe_url(
+            subscriber_id=subscriber_id, email=email, dispatch_id=dispatch_id
+        ),
         message_id=message_id_make(delivery_id=delivery_id),
         envelope_from=verp_address(delivery_id=delivery_id, token=token),
         delivery_token=token,

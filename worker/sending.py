@@ -227,6 +227,7 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             email=delivery.email,
             name=delivery.name,
             delivery_id=delivery.id,
+            dispatch_id=dispatch.pk,
         )
         try:
             message = message_build(template=template, recipient=recipient)

@@ -58,6 +58,11 @@ def test_it_masks_the_token_of_every_token_url_in_the_request_warning(route, cap
         token = privacy_token_make(
             privacy_request_id=request.pk, subscriber_id=subscriber.pk, email=subscriber.email
         )
+    elif TOKEN_PURPOSES[route] == "tracked_link":
+        from newsletter.engagement import tracked_link_make
+
+        link = tracked_link_make(article_id=1, url="https://example.org/rapport")
+        token = link.rstrip("/").rsplit("/", 1)[1]
     else:
         token = token_make(
             purpose=TOKEN_PURPOSES[route], subscriber_id=subscriber.pk, email=subscriber.email

@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from subscribers.tokens import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_make
 
 # Staff pages: what a logged-in superuser sees. Everything else is public.
-STAFF_NAMESPACES = ("admin", "printing")
+STAFF_NAMESPACES = ("admin", "printing", "reports")
 # The admin's login page is where the public meets the admin: tried as a visitor.
 PUBLIC_IN_STAFF_NAMESPACES = {"admin:login"}
 FREE_TEXT_CONVERTERS = ("StringConverter", "PathConverter")
@@ -29,6 +29,8 @@ TOKEN_PURPOSES = {
     "subscribers:privacy_request": PREFERENCES,
     # The one-time link's token is made for a PrivacyRequest (subscribers.tokens.privacy_*).
     "subscribers:privacy_link": "privacy",
+    # A counted article link: signed for an article and its URL (newsletter.engagement).
+    "newsletter:tracked_link": "tracked_link",
 }
 
 
@@ -101,6 +103,11 @@ def _value(route: Route, parameter: str, world: dict):
             subscriber_id=subscriber.pk,
             email=subscriber.email,
         )
+    if parameter == "token" and route.label == "newsletter:tracked_link":
+        from newsletter.engagement import tracked_link_make
+
+        link = tracked_link_make(article_id=world["article"].pk, url="https://example.org/")
+        return link.rstrip("/").rsplit("/", 1)[1]
     if parameter == "token":
         assert route.label in TOKEN_PURPOSES, f"{route} takes a token: add its purpose here"
         purpose = TOKEN_PURPOSES[route.label]
@@ -113,6 +120,7 @@ def _value(route: Route, parameter: str, world: dict):
         "dispatch_id": world["dispatch"].pk,
         "file_format": "json",
         "export_format": "csv",
+        "table": "summa",  # a report table (reports/tables.py)
         "action": "pause",
         "app_label": "subscribers",
         "content_type_id": ContentType.objects.get_for_model(type(world["issue"])).pk,
