@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -39,10 +40,14 @@ HYGIENE_PERMISSION = "subscribers.change_subscriber"
 
 
 def _staff(permission: str):
-    """Anonymous visitors go to the login page; staff without the permission get 403."""
+    """Anonymous visitors go to the login page; staff without the permission get 403.
+
+    Staff status is asked for as the admin and the print pages ask for it: an account whose
+    staff status was taken away keeps its groups (and perhaps a session), and must reach no
+    report and no list of addresses."""
 
     def decorate(view):
-        return login_required(permission_required(permission, raise_exception=True)(view))
+        return staff_member_required(permission_required(permission, raise_exception=True)(view))
 
     return decorate
 

@@ -146,6 +146,12 @@ COMMANDS: dict[str, Command] = {
         why_not_run="fills an empty demo database (tests/project/ runs it); its users and "
         "roles are recorded like any others",
     ),
+    "oidc_discover": Command(
+        records=None,
+        arrange=None,
+        why_not_run="reads the identity provider's discovery document and prints settings; "
+        "changes nothing (tests/accounts/ runs it against the loopback provider)",
+    ),
     "demo": Command(
         records=None,
         arrange=None,

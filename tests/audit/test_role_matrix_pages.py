@@ -121,6 +121,11 @@ PAGES: dict[str, tuple[int, ...]] = {
     "printing:print_run":                         (LOGIN, 302, 403, 403, 200, 200, 200),
     "printing:print_run_finalise":                (405, 302, 405, 405, 405, 405, 405),
     "printing:print_run_download":                (LOGIN, 302, 403, 403, 200, 200, 200),
+    "reports:dispatch_report":                    (LOGIN, 302, 403, 200, 403, 200, 200),
+    "reports:dispatch_report_csv":                (LOGIN, 302, 403, 200, 403, 200, 200),
+    "reports:issue_report":                       (LOGIN, 302, 403, 200, 403, 200, 200),
+    "reports:issue_report_csv":                   (LOGIN, 302, 403, 200, 403, 200, 200),
+    "reports:list_hygiene":                       (LOGIN, 302, 403, 403, 200, 200, 200),
 }  # fmt: skip
 
 STAFF_PREFIXES = ("admin/", "personal/")
@@ -255,11 +260,27 @@ def _page_url(name: str, users: dict) -> str:
         if name == "printing:print_run_download":
             kwargs["export_format"] = "csv"
         return reverse(name, kwargs=kwargs)
+    if name.startswith("reports:dispatch_report"):
+        kwargs = {"dispatch_id": MAKERS["worker.dispatch"]().pk}
+        if name.endswith("_csv"):
+            kwargs["table"] = "summa"
+        return reverse(name, kwargs=kwargs)
+    if name.startswith("reports:issue_report"):
+        kwargs = {"issue_slug": sendable_issue_make().slug}
+        if name.endswith("_csv"):
+            kwargs["table"] = "summa"
+        return reverse(name, kwargs=kwargs)
+    if name == "reports:list_hygiene":
+        return reverse(name)
     raise AssertionError(f"no address for {name}: add it to _page_url")
 
 
 # The one GET that hands something out: each role it is allowed to leaves one entry.
-PAGE_RECORDS = {"printing:print_run_download": AuditAction.PRINT_EXPORT}
+PAGE_RECORDS = {
+    "printing:print_run_download": AuditAction.PRINT_EXPORT,
+    "reports:dispatch_report_csv": AuditAction.REPORT_EXPORT,
+    "reports:issue_report_csv": AuditAction.REPORT_EXPORT,
+}
 
 
 _LOGIN_PAGES = {"/admin/login/", "/admin/logout/", "/personal/tvastegs/"}
