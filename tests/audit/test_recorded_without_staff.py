@@ -62,7 +62,7 @@ def test_it_records_the_suppression_of_a_bounced_address_by_the_system_once():
 
     entry = the_entry(AuditAction.SUPPRESSION_ADD)
     assert entry.actor_kind == ActorKind.SYSTEM
-    assert entry.detail == {"reason": SuppressionReason.BOUNCED}
+    assert entry.detail == {"reason": SuppressionReason.BOUNCED, "source": "smtp"}
     assert_no_address(entries_since(0))
 
 
