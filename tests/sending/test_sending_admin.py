@@ -85,9 +85,7 @@ def test_it_shows_the_rate_and_time_left_in_a_status_region_without_inline_scrip
     readers = segment_make(slug="lasare")
     for n in range(4):
         subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
-    editor_client.post(
-        reverse("admin:worker_dispatch_add"), {"issue": sendable_issue_make().pk, "segments": []}
-    )
+    dispatch_add_confirmed(editor_client, {"issue": sendable_issue_make().pk, "segments": []})
     dispatch = Dispatch.objects.get()
 
     page = editor_client.get(reverse("admin:worker_dispatch_change", args=[dispatch.pk]))
@@ -111,9 +109,7 @@ def test_it_refuses_the_progress_of_a_dispatch_to_staff_without_the_permission(
 ):
     readers = segment_make(slug="lasare")
     subscriber_make(email="lasare@example.se", segments=[readers])
-    editor_client.post(
-        reverse("admin:worker_dispatch_add"), {"issue": sendable_issue_make().pk, "segments": []}
-    )
+    dispatch_add_confirmed(editor_client, {"issue": sendable_issue_make().pk, "segments": []})
     dispatch = Dispatch.objects.get()
     outsider = django_user_model.objects.create_user(
         username="praktikant", password="x-secret-123", is_staff=True
