@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench.content import bench_articles
-from bench.rss import PeakRss
+from bench.rss import CpuMeter, PeakRss
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 ISSUE_SLUG = "bench-1"
@@ -387,16 +387,18 @@ def _django_startup_seconds(env: dict) -> float:
     return time.monotonic() - began
 
 
-def run_pipeline(*, workers: int, n: int, sink) -> dict:
+def run_pipeline(*, workers: int, n: int, sink, **settings_env: str) -> dict:
     """Send the bench issue to the bench segment with `workers` worker processes.
 
     Returns messages (counted by the sink), seconds (from the dispatch's creation to the last
     message accepted by the sink, workers already running), command_seconds (the whole
-    `send_issue --wait` process), plan_seconds_polled and peak_rss_per_worker (MiB).
+    `send_issue --wait` process), plan_seconds_polled, peak_rss_per_worker (MiB) and
+    cpu_seconds: the workers' and the bench database's PostgreSQL backends' CPU while the
+    dispatch ran. `settings_env` are extra settings for the workers (SEND_CONNECTIONS=...).
     """
     Dispatch, Delivery = _dispatch_models()
     _truncate(Delivery._meta.db_table, Dispatch._meta.db_table)
-    env = {**os.environ}
+    env = {**os.environ, "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}", **settings_env}
     app = _celery_app()
     app.control.purge()
     startup = _django_startup_seconds(env)
@@ -441,7 +443,11 @@ def run_pipeline(*, workers: int, n: int, sink) -> dict:
         )
         poller = threading.Thread(target=deliveries_poll, args=(began,), daemon=True)
         poller.start()
-        with PeakRss([process.pid for process in processes]) as rss:
+        worker_pids = [process.pid for process in processes]
+        from django.conf import settings
+
+        cpu = CpuMeter(worker_pids, database_url=_database_url(settings))
+        with PeakRss(worker_pids) as rss, cpu:
             try:
                 command.wait(timeout=max(300, n / 20))
             except subprocess.TimeoutExpired:
@@ -472,4 +478,14 @@ def run_pipeline(*, workers: int, n: int, sink) -> dict:
         # upper bound that includes enqueueing and a worker picking the start task up.
         "plan_seconds_polled": (max(0.0, planned_at[0] - startup) if planned_at else None),
         "peak_rss_per_worker": rss.peaks_mib(),
+        "cpu_seconds": cpu.seconds()["total"],
+        "cpu_seconds_postgres": cpu.seconds()["postgres"],
     }
+
+
+def _database_url(settings) -> str:
+    database = settings.DATABASES["default"]
+    return (
+        f"postgresql://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )

@@ -86,7 +86,15 @@ class Peer:
         self.manage("peer_prepare", "--n", str(n), "--repo", str(REPO_DIR), stdout=subprocess.PIPE)
 
     def run(self, *, sink_port: int) -> dict:
-        """Time django-newsletter's own submit command until it has sent everything."""
+        """Time django-newsletter's own submit command until it has sent everything; its CPU
+        (the command, Django's start-up included, and its PostgreSQL backend)."""
+        import resource
+
+        from bench.rss import CpuMeter
+
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        meter = CpuMeter([], database_url=self.database_url)
+        meter.__enter__()
         began = time.monotonic()
         process = subprocess.Popen(
             [str(self.python), "manage.py", "submit_newsletter", "-v", "0"],
@@ -96,6 +104,15 @@ class Peer:
         with PeakRss([process.pid]) as rss:
             process.wait()
         seconds = time.monotonic() - began
+        meter.__exit__(None, None, None)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        command_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
         if process.returncode != 0:
             raise RuntimeError(f"submit_newsletter exited with {process.returncode}")
-        return {"seconds": seconds, "peak_rss_mib": rss.peaks_mib()}
+        postgres = meter.seconds()["postgres"]
+        return {
+            "seconds": seconds,
+            "peak_rss_mib": rss.peaks_mib(),
+            "cpu_seconds": round(command_cpu + postgres, 3),
+            "cpu_seconds_postgres": postgres,
+        }

@@ -1,11 +1,16 @@
 """The benchmark: floor, lansnytt and django-newsletter, side by side in one run.
 
     .venv/bin/python bench/run.py [--n 20000] [--sizes 10000,100000] [--skip-peer] [--quick]
+                                  [--relay-ms 20] [--relay-n 5000] [--skip-relay]
 
-One loopback SMTP sink (bench/sink.py, its own process) receives everything. In order:
-floor with 1 and 2 processes, lansnytt with 1 and 2 workers at N, lansnytt at each of the
-sizes (plan time, peak RSS per worker), then the peer. Prints the table and writes it as
-JSON to bench/results/<timestamp>.json and bench/results/latest.json.
+Two loopback SMTP sinks (bench/sink.py, their own processes) receive everything: one answers
+at once, one waits --relay-ms before each reply, like a relay that far away. In order: at
+0 ms the smtplib floor with 1 and 2 processes, the pipelined floor (1 process × 1 and × C
+connections, 2 processes × 1), lansnytt with 1 and 2 workers at N and at each of the sizes
+(plan time, peak RSS per worker), the peer; then at --relay-ms the floors and lansnytt
+again. C is the pipeline's SEND_CONNECTIONS. Every row has its CPU seconds per 1,000
+messages (all processes of the contender, the sink excluded). Prints the table and writes it
+as JSON to bench/results/<timestamp>.json and bench/results/latest.json.
 """
 
 import argparse
@@ -27,6 +32,9 @@ from bench.floor import floor_run  # noqa: E402
 from bench.sink import SinkProcess  # noqa: E402
 
 TARGET_FLOOR_RATIO = 0.70
+TARGET_RELAY_RATIO = 0.50  # lansnytt, 1 worker, against the pipelined floor with 32 connections
+TARGET_CPU_RATIO = 2.0  # CPU per message against the pipelined floor's
+RELAY_FLOOR_CONNECTIONS = 32
 TARGET_PEER_RATIO = 5.0
 TARGET_PLAN_SECONDS = 2.0
 TARGET_RSS_GROWTH = 0.10
@@ -52,6 +60,17 @@ def options_parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-peer", action="store_true", help="leave out django-newsletter")
     parser.add_argument(
+        "--relay-ms", type=float, default=20.0, help="reply delay of the relay sink, ms (20)"
+    )
+    parser.add_argument(
+        "--relay-n",
+        type=int,
+        default=5_000,
+        help="messages for the many-connection rows at --relay-ms (5000); the one-connection "
+        "rows send a tenth of it",
+    )
+    parser.add_argument("--skip-relay", action="store_true", help="leave out the relay rows")
+    parser.add_argument(
         "--quick", action="store_true", help="a fast check of the harness: N=2000, sizes 1000,5000"
     )
     parser.add_argument(
@@ -74,6 +93,7 @@ def options_parse(argv: list[str] | None) -> argparse.Namespace:
     if options.quick:
         options.n = 2_000
         options.sizes = "1000,5000"
+        options.relay_n = 1_000
     try:
         options.sizes = [int(size) for size in options.sizes.split(",") if size.strip()]
     except ValueError:
@@ -102,20 +122,46 @@ def sink_measure(sink: SinkProcess, expected: int, run) -> dict:
         # Share of one core the sink used: near 100 % would mean the sink is the limit.
         "sink_cpu_share": round(cpu / seconds, 3) if seconds else None,
     }
+    if outcome.get("cpu_seconds") is not None and stats["messages"]:
+        row["cpu_per_1000"] = round(outcome["cpu_seconds"] / stats["messages"] * 1000, 3)
     if stats["messages"] != expected:
         row["error"] = f"sink counted {stats['messages']} messages, expected {expected}"
     return row
 
 
-def floor_measure(options, sink: SinkProcess, results: dict) -> None:
-    recipients = recipient_values(options.n)
-    for processes in (1, 2):
-        say(f"floor: {options.n} messages over {processes} process(es)")
-        results["rows"][f"floor_{processes}"] = sink_measure(
+def floor_measure(options, sink: SinkProcess, results: dict, *, prefix: str = "") -> None:
+    """The smtplib and the pipelined floors against `sink`; at a relay's distance the
+    one-connection rows send a tenth of --relay-n (they are slow by design)."""
+    connections = results["pipeline_connections"]
+    if prefix:
+        few, many = max(50, options.relay_n // 10), options.relay_n
+        plan = [
+            ("floor_1", 1, 0, few),
+            ("pipelined_1", 1, 1, few),
+            ("pipelined_c", 1, connections, many),
+            (f"pipelined_{RELAY_FLOOR_CONNECTIONS}", 1, RELAY_FLOOR_CONNECTIONS, many),
+        ]
+    else:
+        plan = [
+            ("floor_1", 1, 0, options.n),
+            ("floor_2", 2, 0, options.n),
+            ("pipelined_1", 1, 1, options.n),
+            ("pipelined_2", 2, 1, options.n),
+            ("pipelined_c", 1, connections, options.n),
+        ]
+    for key, processes, pipelined, n in plan:
+        how = f"pipelined over {pipelined} connection(s)" if pipelined else "smtplib"
+        say(f"{prefix}{key}: {n} messages, {processes} process(es), {how}")
+        recipients = recipient_values(n)
+        results["rows"][prefix + key] = sink_measure(
             sink,
-            options.n,
-            lambda processes=processes: floor_run(
-                host="127.0.0.1", port=sink.port, recipients=recipients, processes=processes
+            n,
+            lambda processes=processes, pipelined=pipelined, recipients=recipients: floor_run(
+                host="127.0.0.1",
+                port=sink.port,
+                recipients=recipients,
+                processes=processes,
+                pipelined_connections=pipelined,
             ),
         )
 
@@ -151,7 +197,7 @@ def django_setup(options: argparse.Namespace, sink: SinkProcess) -> None:
     django.setup()
 
 
-def lansnytt_measure(options, sink: SinkProcess, results: dict) -> None:
+def lansnytt_measure(options, sink: SinkProcess, results: dict, relay_sink=None) -> None:
     from bench import lansnytt_runner as runner
 
     rows = results["rows"]
@@ -193,6 +239,25 @@ def lansnytt_measure(options, sink: SinkProcess, results: dict) -> None:
         except Exception:
             rows[key] = failed(key)
 
+    if relay_sink is not None:
+        runner.prepare_data(options.relay_n)
+        for workers in (1, 2):
+            key = f"relay_lansnytt_{workers}"
+            if reason:
+                rows[key] = unavailable(reason)
+                continue
+            say(f"relay: lansnytt sending to {options.relay_n} with {workers} worker(s)")
+            try:
+                rows[key] = sink_measure(
+                    relay_sink,
+                    options.relay_n,
+                    lambda workers=workers: runner.run_pipeline(
+                        workers=workers, n=options.relay_n, sink=relay_sink
+                    ),
+                )
+            except Exception:
+                rows[key] = failed(key)
+
     results["sizes"] = {}
     for size in options.sizes:
         if reason:
@@ -230,10 +295,35 @@ def _ratio(numerator: dict, denominator: dict) -> float | None:
     return round(a / b, 3) if a and b else None
 
 
+def _cpu_ratio(numerator: dict, denominator: dict) -> float | None:
+    a = numerator.get("cpu_per_1000")
+    b = denominator.get("cpu_per_1000")
+    return round(a / b, 3) if a and b else None
+
+
 def summary_compute(results: dict) -> None:
     rows = results["rows"]
     empty: dict = {}
     results["ratios"] = {
+        "lansnytt_1_over_pipelined_1": _ratio(
+            rows.get("lansnytt_1", empty), rows.get("pipelined_1", empty)
+        ),
+        "lansnytt_2_over_pipelined_2": _ratio(
+            rows.get("lansnytt_2", empty), rows.get("pipelined_2", empty)
+        ),
+        "relay_lansnytt_1_over_relay_pipelined_32": _ratio(
+            rows.get("relay_lansnytt_1", empty),
+            rows.get(f"relay_pipelined_{RELAY_FLOOR_CONNECTIONS}", empty),
+        ),
+        "relay_lansnytt_1_over_relay_pipelined_c": _ratio(
+            rows.get("relay_lansnytt_1", empty), rows.get("relay_pipelined_c", empty)
+        ),
+        "cpu_lansnytt_1_over_pipelined_1": _cpu_ratio(
+            rows.get("lansnytt_1", empty), rows.get("pipelined_1", empty)
+        ),
+        "cpu_relay_lansnytt_1_over_relay_pipelined_c": _cpu_ratio(
+            rows.get("relay_lansnytt_1", empty), rows.get("relay_pipelined_c", empty)
+        ),
         "lansnytt_1_over_floor_1": _ratio(rows.get("lansnytt_1", empty), rows["floor_1"]),
         "lansnytt_2_over_floor_2": _ratio(rows.get("lansnytt_2", empty), rows["floor_2"]),
         "lansnytt_2_over_peer": _ratio(rows.get("lansnytt_2", empty), rows.get("peer", empty)),
@@ -270,34 +360,63 @@ def table_format(results: dict) -> str:
         f"N={results['n']} · load {results['machine']['load_average_start'][0]:.1f} → "
         f"{results['machine']['load_average_end'][0]:.1f}",
         "",
-        f"{'contender':<34}{'msg/s':>10}{'seconds':>10}{'msgs':>9}{'KB/msg':>8}"
-        f"{'sink CPU':>10}  peak RSS (MiB)",
+        f"{'contender':<44}{'msg/s':>10}{'seconds':>10}{'msgs':>9}{'KB/msg':>8}"
+        f"{'sink CPU':>10}{'CPU s/1k':>10}  peak RSS (MiB)",
     ]
+    connections = results.get("pipeline_connections", "C")
+    relay = f"@{results.get('relay_ms', 0):g} ms: "
     labels = {
         "floor_1": "floor, 1 process (smtplib)",
         "floor_2": "floor, 2 processes (smtplib)",
+        "pipelined_1": "pipelined floor, 1 process × 1 conn",
+        "pipelined_2": "pipelined floor, 2 processes × 1 conn",
+        "pipelined_c": f"pipelined floor, 1 process × {connections} conns",
         "lansnytt_1": "lansnytt, 1 worker",
         "lansnytt_2": "lansnytt, 2 workers",
         "peer": "django-newsletter (peer)",
+        "relay_floor_1": relay + "floor, smtplib",
+        "relay_pipelined_1": relay + "pipelined floor, 1 conn",
+        "relay_pipelined_c": relay + f"pipelined floor, {connections} conns",
+        f"relay_pipelined_{RELAY_FLOOR_CONNECTIONS}": relay
+        + f"pipelined floor, {RELAY_FLOOR_CONNECTIONS} conns",
+        "relay_lansnytt_1": relay + "lansnytt, 1 worker",
+        "relay_lansnytt_2": relay + "lansnytt, 2 workers",
     }
     for key, label in labels.items():
         row = rows.get(key)
         if row is None:
-            lines.append(f"{label:<34}{'skipped':>10}")
+            lines.append(f"{label:<44}{'skipped':>10}")
             continue
         if "unavailable" in row:
-            lines.append(f"{label:<34}{_rate(row)}")
+            lines.append(f"{label:<44}{_rate(row)}")
             continue
         rss = ", ".join(f"{value:.0f}" for value in row.get("peak_rss_per_worker", []))
         rss = rss or ", ".join(f"{value:.0f}" for value in row.get("peak_rss_mib", []))
+        cpu = row.get("cpu_per_1000")
         lines.append(
-            f"{label:<34}{_rate(row)}{row['seconds']:>10.1f}{row['messages']:>9}"
+            f"{label:<44}{_rate(row)}{row['seconds']:>10.1f}{row['messages']:>9}"
             f"{row['bytes_per_message'] / 1000:>8.1f}{row['sink_cpu_share'] * 100:>9.0f}%"
-            f"  {rss}"
+            f"{cpu if cpu is not None else 'n/a':>10}  {rss}"
         )
     ratios = results["ratios"]
     lines += [
         "",
+        "lansnytt (1 worker) / pipelined floor, 1 conn:      "
+        + _verdict(ratios["lansnytt_1_over_pipelined_1"], TARGET_FLOOR_RATIO, at_least=True),
+        "lansnytt (2 workers) / pipelined floor, 2 × 1 conn: "
+        + _verdict(ratios["lansnytt_2_over_pipelined_2"], TARGET_FLOOR_RATIO, at_least=True),
+        f"{relay}lansnytt (1 worker) / pipelined floor, {RELAY_FLOOR_CONNECTIONS} conns: "
+        + _verdict(
+            ratios["relay_lansnytt_1_over_relay_pipelined_32"], TARGET_RELAY_RATIO, at_least=True
+        ),
+        f"{relay}lansnytt (1 worker) / pipelined floor, {connections} conns: "
+        + _verdict(ratios["relay_lansnytt_1_over_relay_pipelined_c"], 0.5, at_least=True),
+        "CPU per message, lansnytt (1 worker) / pipelined floor, 1 conn: "
+        + _verdict(ratios["cpu_lansnytt_1_over_pipelined_1"], TARGET_CPU_RATIO, at_least=False),
+        f"CPU per message, {relay}lansnytt (1 worker) / pipelined floor, {connections} conns: "
+        + _verdict(
+            ratios["cpu_relay_lansnytt_1_over_relay_pipelined_c"], TARGET_CPU_RATIO, at_least=False
+        ),
         "lansnytt / floor, 1 process:   "
         + _verdict(ratios["lansnytt_1_over_floor_1"], TARGET_FLOOR_RATIO, at_least=True),
         "lansnytt / floor, 2 processes: "
@@ -382,14 +501,19 @@ def main(argv: list[str] | None = None) -> int:
         "rows": {},
     }
     sink = SinkProcess()
+    relay_sink = None if options.skip_relay else SinkProcess(relay_ms=options.relay_ms)
+    results["relay_ms"] = 0 if options.skip_relay else options.relay_ms
     try:
         say(f"sink listening on 127.0.0.1:{sink.port}")
-        floor_measure(options, sink, results)
-
         database_ensure(options.database_url)
         django_setup(options, sink)
+        from django.conf import settings
+
+        # The pipelined floor runs over as many connections as one worker's batch uses.
+        results["pipeline_connections"] = settings.SEND_CONNECTIONS
+        floor_measure(options, sink, results)
         try:
-            lansnytt_measure(options, sink, results)
+            lansnytt_measure(options, sink, results, relay_sink)
         except Exception:
             results["rows"]["lansnytt_1"] = failed("lansnytt")
 
@@ -398,8 +522,13 @@ def main(argv: list[str] | None = None) -> int:
                 peer_measure(options, sink, results)
             except Exception:
                 results["rows"]["peer"] = failed("peer")
+        if relay_sink is not None:
+            say(f"relay sink ({options.relay_ms:g} ms per reply) on 127.0.0.1:{relay_sink.port}")
+            floor_measure(options, relay_sink, results, prefix="relay_")
     finally:
         sink.stop()
+        if relay_sink is not None:
+            relay_sink.stop()
 
     results["total_seconds"] = round(time.monotonic() - _STARTED, 1)
     results["machine"]["load_average_end"] = [round(value, 2) for value in os.getloadavg()]

@@ -28,7 +28,11 @@ cannot know, and its retry is a duplicate SMTP itself cannot avoid). With `--led
 keeps every accepted message by recipient and Message-ID and writes the ledger there on
 SIGUSR1, so the harness can check that each recipient got exactly one message.
 
-Usage: python bench/sink.py [--host 127.0.0.1] [--port 0] [--stats-file PATH]
+With --relay-ms D every reply leaves D milliseconds after the command that caused it, as from
+a relay D ms away; replies keep their order, and the replies to pipelined commands that came
+in one read leave together (one round trip, as with a real relay).
+
+Usage: python bench/sink.py [--host 127.0.0.1] [--port 0] [--stats-file PATH] [--relay-ms 0]
        [--rcpt-451 RATIO] [--drop-every N] [--seed N] [--ledger-file PATH]
 The first line printed on stdout is the port it listens on.
 """
@@ -91,6 +95,7 @@ class Counters:
 
 
 COUNTERS = Counters()
+RELAY_SECONDS = 0.0  # set from --relay-ms
 
 
 class SinkProtocol(asyncio.Protocol):
@@ -108,18 +113,47 @@ class SinkProtocol(asyncio.Protocol):
         self.head = b""
         self.drop: str | None = None  # "in-data" or "after-data" for the message arriving
         self.closed = False
+        # Replies held back to model the relay's distance: (due time, bytes), in order.
+        self.delayed: list[tuple[float, bytes]] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         COUNTERS.connections += 1
-        self.transport.write(b"220 sink ESMTP\r\n")
+        self.reply(b"220 sink ESMTP\r\n")
+
+    def reply(self, data: bytes) -> None:
+        if not RELAY_SECONDS:
+            self.transport.write(data)
+            return
+        loop = asyncio.get_running_loop()
+        self.delayed.append((loop.time() + RELAY_SECONDS, data))
+        loop.call_later(RELAY_SECONDS, self._flush)
+
+    def _flush(self) -> None:
+        # Every reply has the same delay, so they come due in the order they were made.
+        now = asyncio.get_running_loop().time()
+        ready = []
+        while self.delayed and self.delayed[0][0] <= now + 1e-4:
+            ready.append(self.delayed.pop(0)[1])
+        if ready and not self.transport.is_closing():
+            self.transport.write(b"".join(ready))
+
+    def close_after_replies(self) -> None:
+        if not RELAY_SECONDS or not self.delayed:
+            self.transport.close()
+            return
+        asyncio.get_running_loop().call_later(RELAY_SECONDS + 0.001, self.transport.close)
 
     def data_received(self, chunk: bytes) -> None:
+        # The replies to everything in one read go out in one write.
+        self.pending_replies: list[bytes] = []
         while chunk and not self.closed:
             if self.in_data:
                 chunk = self._data_chunk(chunk)
             else:
                 chunk = self._command_chunk(chunk)
+        if self.pending_replies and not self.closed:
+            self.reply(b"".join(self.pending_replies))
 
     def _abort(self) -> None:
         self.closed = True
@@ -164,7 +198,7 @@ class SinkProtocol(asyncio.Protocol):
             COUNTERS.drops_after_data += 1
             self._abort()
             return b""
-        self.transport.write(b"250 2.0.0 queued\r\n")
+        self.pending_replies.append(b"250 2.0.0 queued\r\n")
         return rest
 
     def _command_chunk(self, chunk: bytes) -> bytes:
@@ -178,13 +212,13 @@ class SinkProtocol(asyncio.Protocol):
             line, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
             reply = self._command(line)
             if reply is None:  # QUIT
-                self.transport.write(b"".join(replies) + b"221 2.0.0 bye\r\n")
-                self.transport.close()
+                self.reply(b"".join(self.pending_replies) + b"".join(replies) + b"221 bye\r\n")
+                self.pending_replies = []
+                self.close_after_replies()
                 self.buffer = b""
                 return b""
             replies.append(reply)
-        if replies:
-            self.transport.write(b"".join(replies))
+        self.pending_replies.extend(replies)
         if self.in_data:
             rest, self.buffer = self.buffer, b""
             return rest
@@ -274,13 +308,19 @@ class SinkProcess:
     """The sink as a child process of the harness, with its counters read over SMTP."""
 
     def __init__(
-        self, *, host: str = "127.0.0.1", stats_file: str | None = None, extra: tuple = ()
+        self,
+        *,
+        host: str = "127.0.0.1",
+        stats_file: str | None = None,
+        relay_ms: float = 0,
+        extra: tuple = (),
     ) -> None:
         import subprocess
 
         self.host = host
+        self.relay_ms = relay_ms
         self.process = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--host", host]
+            [sys.executable, os.path.abspath(__file__), "--host", host, "--relay-ms", str(relay_ms)]
             + (["--stats-file", stats_file] if stats_file else [])
             + list(extra),
             stdout=subprocess.PIPE,
@@ -324,6 +364,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--stats-file", default=None)
+    parser.add_argument(
+        "--relay-ms", type=float, default=0.0, help="delay before each reply, in ms (0)"
+    )
     parser.add_argument("--rcpt-451", type=float, default=0.0, help="share of RCPTs given 451")
     parser.add_argument(
         "--drop-every", type=int, default=0, help="drop the connection in ~1 message in N"
@@ -331,6 +374,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ledger-file", default=None)
     options = parser.parse_args(argv)
+    global RELAY_SECONDS
+    RELAY_SECONDS = options.relay_ms / 1000
     FAULTS.rcpt_451 = options.rcpt_451
     FAULTS.drop_ratio = 1 / options.drop_every if options.drop_every else 0.0
     FAULTS.random = random.Random(options.seed)

@@ -212,7 +212,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Sending (worker/) --------------------------------------------------------------------
-# Rows claimed per batch task; one SMTP connection is reused for the whole batch.
+# Rows claimed per batch task, shared by the batch's SMTP connections.
 SEND_BATCH_SIZE = env.int("SEND_BATCH_SIZE", default=500)
 # How often (in messages) a running batch looks at its dispatch's status, so that a pause or
 # cancel takes effect within the batch.
@@ -221,6 +221,20 @@ SEND_STATUS_CHECK_EVERY = env.int("SEND_STATUS_CHECK_EVERY", default=50)
 SEND_TRANSPORT_RETRY_SECONDS = env.float("SEND_TRANSPORT_RETRY_SECONDS", default=30)
 # How many batch tasks of one dispatch may be queued at once (each re-enqueues itself).
 SEND_PARALLEL_BATCHES = env.int("SEND_PARALLEL_BATCHES", default=8)
+# SMTP connections one batch keeps busy at once (asyncio, one thread; worker/conversations.py).
+# A relay milliseconds away makes a connection wait far more than it works: to a relay 20 ms
+# away one worker process sent about 1.5× as fast with 32 as with 16, and half as fast with 8
+# (README, Benchmarks); beyond that the process's CPU is the limit.
+SEND_CONNECTIONS = env.int("SEND_CONNECTIONS", default=32)
+# Connections to one relay across all workers and batches (counted in Redis). 32 stays under
+# Postfix's default per-client limit (smtpd_client_connection_count_limit = 50); Microsoft
+# 365's SMTP submission allows 3 per mailbox, so set 3 there. 0 means no limit.
+SEND_MAX_CONNECTIONS_PER_RELAY = env.int("SEND_MAX_CONNECTIONS_PER_RELAY", default=32)
+# Messages on one connection before it is closed and a new one opened (Exchange's receive
+# connectors default to 20 per connection; most relays have no limit). 0 means no limit.
+SEND_MESSAGES_PER_CONNECTION = env.int("SEND_MESSAGES_PER_CONNECTION", default=100)
+# How long a batch that found every connection slot to the relay taken waits to try again.
+SEND_RELAY_BUSY_RETRY_SECONDS = env.float("SEND_RELAY_BUSY_RETRY_SECONDS", default=2)
 # Messages per minute across all workers (kept in Redis); 0 means unlimited.
 SEND_RATE_PER_MINUTE = env.int("SEND_RATE_PER_MINUTE", default=0)
 # A batch's lease on its claimed rows; its heartbeat renews it every third of this. Rows of a

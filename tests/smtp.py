@@ -67,10 +67,19 @@ class SmtpRecorder:
         self.lose_reply: Callable[[str, int], bool] | None = None
         self.reply_delay: Callable[[], float] | None = None
         self.injected: collections.Counter[str] = collections.Counter()
-        self.connections = 0
+        self.connections = 0  # connections accepted (refused at the greeting included)
         self.accepted_at: list[float] = []  # time.time() of the MAIL of each accepted message
         self.rcpt_at: dict[str, list[float]] = {}  # time.time() of every RCPT per address
         self._controller: Controller | None = None
+        # False: a server that does not offer PIPELINING (RFC 2920).
+        self.pipelining = True
+        self.open_transactions = 0  # MAIL given, the end of DATA (or RSET) not yet reached
+        self.max_open_transactions = 0  # conversations at work at once, at most
+        # Commands that arrived before the reply to the previous one had been sent, i.e.
+        # pipelined: seen at MAIL (its RCPT already waiting) and at the end of DATA (the next
+        # MAIL already waiting, one round trip per message).
+        self.pipelined_at_mail = 0
+        self.pipelined_after_data = 0
 
     @property
     def url(self) -> str:
@@ -82,7 +91,28 @@ class SmtpRecorder:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
         # aiosmtpd reads pipelined commands in order, so it may advertise PIPELINING.
         session.host_name = hostname
+        if not self.pipelining:
+            return responses
         return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_HELO(self, server, session, envelope, hostname):  # noqa: N802
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    @staticmethod
+    def _waiting_input(server) -> bool:
+        # What the client sent beyond the command being handled (aiosmtpd's stream buffer).
+        return bool(server._reader._buffer)
+
+    def _transaction_ended(self, envelope) -> None:
+        with self.lock:
+            if getattr(envelope, "lansnytt_open", False):
+                envelope.lansnytt_open = False
+                self.open_transactions -= 1
+
+    async def handle_RSET(self, server, session, envelope):  # noqa: N802
+        self._transaction_ended(envelope)
+        return "250 OK"
 
     async def _hold(self, command: str) -> None:
         if self.hold_at != command:
@@ -128,6 +158,13 @@ class SmtpRecorder:
                     # 421 means "closing the channel" (RFC 5321 3.8): hang up after the reply.
                     asyncio.get_running_loop().call_soon(server.transport.close)
                 return reply
+        with self.lock:
+            if self._waiting_input(server):
+                self.pipelined_at_mail += 1
+            if not getattr(envelope, "lansnytt_open", False):
+                envelope.lansnytt_open = True
+                self.open_transactions += 1
+                self.max_open_transactions = max(self.max_open_transactions, self.open_transactions)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -153,6 +190,7 @@ class SmtpRecorder:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         await self._hold("DATA")
+        self._transaction_ended(envelope)
         delay = self.reply_delay() if self.reply_delay else 0
         if delay:
             self.inject(f"end of DATA reply delayed {delay:g} s")
@@ -164,6 +202,8 @@ class SmtpRecorder:
                 self.inject(f"end of DATA {reply.split()[0]}")
                 return reply
         with self.lock:
+            if self._waiting_input(server):
+                self.pipelined_after_data += 1
             for address in envelope.rcpt_tos:
                 if address in self.fail_data_once:
                     return self.fail_data_once.pop(address)
@@ -194,8 +234,13 @@ class SmtpRecorder:
 
     def listen(self) -> None:
         """Open the port (again): a new controller, since a stopped one cannot restart."""
+        with self.lock:
+            before = self.connections
         self._controller = FaultyController(self, hostname=self.host, port=self.port)
         self._controller.start()
+        with self.lock:
+            # start() returns once its own probe has read the greeting: not a client's.
+            self.connections = before
 
     def stop_listening(self) -> None:
         """Close the port: connections in progress are cut, new ones are refused."""

@@ -58,6 +58,13 @@ def delivery_batch_run(*, dispatch_id: int) -> BatchResult:
     result = delivery_batch_send(dispatch_id=dispatch_id)
     if result.stopped:
         return result
+    if result.relay_busy:
+        # Other batches hold every connection the relay allows; try again shortly.
+        if not tasks_run_in_process():
+            delivery_batch_send_task.apply_async(
+                (dispatch_id,), countdown=settings.SEND_RELAY_BUSY_RETRY_SECONDS
+            )
+        return result
     # The batch's connection may have died while it sent (worker/connections.py); what
     # follows only reads or makes conditional updates, so it may run again on a new one.
     reconnecting(lambda: _after_batch(dispatch_id=dispatch_id, result=result))
@@ -86,6 +93,9 @@ def dispatch_run_in_process(*, dispatch_id: int) -> None:
         result = delivery_batch_send(dispatch_id=dispatch_id, rate=rate)
         if result.stopped:
             return
+        if result.relay_busy:
+            time.sleep(settings.SEND_RELAY_BUSY_RETRY_SECONDS)
+            continue
         _after_batch(dispatch_id=dispatch_id, result=result)
         if result.transport_down:
             time.sleep(settings.SEND_TRANSPORT_RETRY_SECONDS)

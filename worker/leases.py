@@ -16,6 +16,7 @@ clock the sweeper compares with, so clock drift between machines does not shorte
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -45,11 +46,22 @@ def claims_renew(*, ids: list[int], claim: uuid.UUID) -> int:
 
 
 class _Lease:
+    """The lease on every claim a batch holds (a batch that keeps its connections busy adds
+    claims as it goes; each renewal covers all of them)."""
+
     def __init__(self, *, ids: list[int], claim: uuid.UUID) -> None:
-        self.ids = ids
-        self.claim = claim
+        self.claims: list[tuple[list[int], uuid.UUID]] = [(ids, claim)]
         self.renewed_at = time.monotonic()  # the claim itself set the first lease
         self.interval = settings.DELIVERY_CLAIM_SECONDS / 3
+
+    @property
+    def claim(self) -> uuid.UUID:
+        return self.claims[0][1]
+
+    def add(self, *, ids: list[int], claim: uuid.UUID) -> None:
+        """Another claim of the same batch, renewed with the others from now on (the claim
+        itself set its first lease)."""
+        self.claims = [*self.claims, (ids, claim)]
 
     def usable(self) -> bool:
         return time.monotonic() - self.renewed_at < self.interval * 2
@@ -59,7 +71,8 @@ class _Lease:
         try:
             # A connection lost since the last renewal (a terminated backend, a restarted
             # server) is replaced at once rather than costing a whole interval.
-            reconnecting(lambda: claims_renew(ids=self.ids, claim=self.claim))
+            for ids, claim in self.claims:
+                reconnecting(functools.partial(claims_renew, ids=ids, claim=claim))
         except Exception:
             # Leave the connection for the next try to reopen; usable() says when it is late.
             logger.warning("renewing the lease of claim %s failed", self.claim, exc_info=True)
@@ -80,10 +93,15 @@ class InlineLease(_Lease):
 
 
 class ThreadLease(_Lease):
-    """Renewed by a heartbeat thread with its own connection, whatever the loop is doing."""
+    """Renewed by a heartbeat thread with its own connection, whatever the loop is doing.
 
-    def __init__(self, *, ids: list[int], claim: uuid.UUID) -> None:
+    `renewers` are renewed on the same beat (the batch's relay connection slots); their
+    failures are logged and never make the lease unusable.
+    """
+
+    def __init__(self, *, ids: list[int], claim: uuid.UUID, renewers=()) -> None:
         super().__init__(ids=ids, claim=claim)
+        self._renewers = list(renewers)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="delivery-lease", daemon=True)
         self._thread.start()
@@ -94,6 +112,11 @@ class ThreadLease(_Lease):
         try:
             while not self._stop.wait(self.interval):
                 self._renew()
+                for renewer in self._renewers:
+                    try:
+                        renewer()
+                    except Exception:
+                        logger.warning("renewing %r failed", renewer, exc_info=True)
         finally:
             thread_connection.close()
 
@@ -105,7 +128,7 @@ class ThreadLease(_Lease):
         self._thread.join()
 
 
-def lease_make(*, ids: list[int], claim: uuid.UUID) -> InlineLease | ThreadLease:
+def lease_make(*, ids: list[int], claim: uuid.UUID, renewers=()) -> InlineLease | ThreadLease:
     if connection.vendor == "postgresql":
-        return ThreadLease(ids=ids, claim=claim)
+        return ThreadLease(ids=ids, claim=claim, renewers=renewers)
     return InlineLease(ids=ids, claim=claim)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from newsletter.rendering import issue_render
-from subscribers.tokens import preferences_url, unsubscribe_url
+from subscribers.tokens import subscriber_links
 
 from .message import (
     MessageTemplate,
@@ -55,13 +55,14 @@ def recipient_make(
     # One HMAC per message, and none when neither VERP nor a provider header wants it.
     wanted = delivery_id and (settings.BOUNCE_ADDRESS or settings.EMAIL_PROVIDER)
     token = delivery_token_make(delivery_id=delivery_id) if wanted else ""
+    preferences, unsubscribe = subscriber_links(
+        subscriber_id=subscriber_id, email=email, dispatch_id=dispatch_id
+    )
     return Recipient(
         email=email,
         name=name,
-        preferences_url=preferences_url(subscriber_id=subscriber_id, email=email),
-        unsubscribe_url=unsubscribe_url(
-            subscriber_id=subscriber_id, email=email, dispatch_id=dispatch_id
-        ),
+        preferences_url=preferences,
+        unsubscribe_url=unsubscribe,
         message_id=message_id_make(delivery_id=delivery_id),
         envelope_from=verp_address(delivery_id=delivery_id, token=token),
         delivery_token=token,
@@ -73,6 +74,7 @@ class OutgoingMessage:
     envelope_from: str
     envelope_to: str
     data: bytes
+    stuffed: bool = False  # data is already dot-stuffed, as SMTP carries it (message_build_wire)
 
 
 def message_build(*, template: MessageTemplate, recipient: Recipient) -> OutgoingMessage:
@@ -81,6 +83,19 @@ def message_build(*, template: MessageTemplate, recipient: Recipient) -> Outgoin
         envelope_from=recipient.envelope_from or template.envelope_from,
         envelope_to=smtp_address(recipient.email),
         data=dkim_sign(template.render(recipient)),
+    )
+
+
+def message_build_wire(*, template: MessageTemplate, recipient: Recipient) -> OutgoingMessage:
+    """Like message_build, but already dot-stuffed for SMTP when that can be done cheaply (no
+    DKIM: a signature covers the message as it is, so it is stuffed after signing)."""
+    if getattr(settings, "DKIM_PRIVATE_KEY_PATH", ""):
+        return message_build(template=template, recipient=recipient)
+    return OutgoingMessage(
+        envelope_from=recipient.envelope_from or template.envelope_from,
+        envelope_to=smtp_address(recipient.email),
+        data=template.render_wire(recipient),
+        stuffed=True,
     )
 
 

@@ -58,7 +58,10 @@ class SendRate:
                 self._reserve = self._redis.register_script(_RESERVE)
 
     def reserve(self) -> float:
-        """Reserve the next slot; returns the seconds to wait for it."""
+        """Reserve the next slot; returns the seconds to wait for it (the slot is taken either
+        way: a caller that must not block, such as an event loop, sleeps that long itself)."""
+        if self.per_minute <= 0:
+            return 0.0
         if self._redis is not None:
             return float(self._reserve(keys=[_KEY], args=[self.interval, self.tolerance]))
         now = time.monotonic()

@@ -1,17 +1,19 @@
-"""A batch: claim rows, send them over one connection, record each outcome.
+"""A batch: claim rows, send them over one or more connections, record each outcome.
 
 The order of events for one row is what makes the pipeline crash-safe:
 
 1. claim: queued → sending with a claim token of the batch and a short lease (one UPDATE per
    batch), renewed by a heartbeat while the batch lives (see leases.py);
-2. send: MAIL/RCPT/DATA on the batch's connection;
+2. send: MAIL/RCPT/DATA on one of the batch's connections (conversations.py: several at
+   once, pipelined across messages where the server offers PIPELINING);
 3. record: sending → sent, only after the server's 250 (the recorder's group commit), and only
    while the row still carries the batch's token.
 
 A worker that dies between 1 and 3 leaves rows in "sending" whose lease lapses within
 DELIVERY_CLAIM_SECONDS; the sweeper puts them back in the queue. The only window for a
 duplicate is between the server's 250 and the UPDATE in 3: per batch at most the records
-waiting in the recorder (QUEUE_LENGTH), the one it is writing and the one the sender holds.
+waiting in the recorder (QUEUE_LENGTH) plus one message per connection (its body on the wire
+or its 250 waiting for a recorder slot), so QUEUE_LENGTH + C for a batch with C connections.
 The other is SMTP's own (RFC 1047): a connection lost after the end of DATA and before the
 reply, when the server may have queued the message; it is retried, so sent twice at most
 once per lost reply. A retried message repeats its Message-ID so that receiving systems can
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 
@@ -34,9 +37,9 @@ from django.utils import timezone
 
 from subscribers.mailable import mail_refusal
 from subscribers.mailable import suppressed as mail_suppressed
-from subscribers.services_bounce import subscriber_mark_bounced
 
 from .connections import reconnecting
+from .conversations import Conversations, dispatch_status_read
 from .leases import lease_make, lease_until
 from .message import AddressNotSendable, MessageTemplate
 from .models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
@@ -47,11 +50,24 @@ from .recording import (
     SentRecord,
     deliveries_release,
     record_failed,
+    record_refused,
     record_transient,
     recorder_make,
     will_retry,
 )
+from .relay import RelayConfig
+from .relayslots import RelaySlots
+from .services import dispatch_pause_if_failing
 from .transport import DeliveryRefused, ServerUnavailable, TransportBroken, transport_make
+
+# A batch whose connections are busy keeps claiming more rows for about this long, then ends
+# and leaves the rest to its successor task: connections stay open across claims, while a
+# task stays short enough for a worker's warm shutdown to wait for it.
+REFILL_SECONDS = 20
+
+# A connection costs about three round trips to open (TCP, greeting, EHLO): one is opened
+# for every this many claimed rows at most, so a small batch stays on one connection.
+ROWS_PER_CONNECTION_AT_LEAST = 16
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +83,8 @@ class BatchResult:
     transport_down: bool = False  # the mail server could not be reached
     stopped: bool = False  # the dispatch is not sending (paused, cancelled, done)
     lease_lost: bool = False  # renewals failed; the rest was left to the sweeper
+    relay_busy: bool = False  # every connection slot to the relay was taken; nothing claimed
+    connections: int = 0  # SMTP connections the batch sent over at once
 
 
 def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
@@ -131,24 +149,16 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
         return claimed
 
 
-def _dispatch_status(dispatch_id: int) -> str | None:
-    def read() -> str | None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT status FROM worker_dispatch WHERE id = %s", [dispatch_id])
-            row = cursor.fetchone()
-        return row[0] if row else None
-
-    # The loop's connection was opened when the batch began; it may have died since.
-    return reconnecting(read)
-
-
 def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> BatchResult:
-    """Claim one batch of a sending dispatch and send it over one connection."""
+    """Claim one batch of a sending dispatch and send it (over several SMTP connections at
+    once when the mail server is a relay and the database PostgreSQL)."""
     result = BatchResult()
     dispatch = Dispatch.objects.select_related("issue").filter(pk=dispatch_id).first()
     if dispatch is None or dispatch.status != DispatchStatus.SENDING:
         result.stopped = True
         return result
+    if settings.EMAIL_URL and connection.vendor == "postgresql":
+        return _batch_send_conversations(dispatch, rate or SendRate(), result)
     claimed = deliveries_claim(dispatch_id=dispatch_id, limit=settings.SEND_BATCH_SIZE)
     result.claimed = len(claimed)
     if not claimed:
@@ -162,6 +172,123 @@ def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> Ba
         # Last: the lease must outlive every record the recorder still had to write.
         lease.close()
     return result
+
+
+def _batch_send_conversations(dispatch, rate: SendRate, result: BatchResult) -> BatchResult:
+    """Connection slots first, then the claim, then the conversations (conversations.py)."""
+    slots = RelaySlots(RelayConfig(settings.EMAIL_URL, timeout=settings.EMAIL_TIMEOUT).where)
+    try:
+        # Only the slots a full claim can use, so that a small batch leaves the rest free.
+        wanted = math.ceil(settings.SEND_BATCH_SIZE / ROWS_PER_CONNECTION_AT_LEAST)
+        if not slots.take(max(1, min(settings.SEND_CONNECTIONS, wanted))):
+            result.relay_busy = True
+            return result
+        claimed = deliveries_claim(dispatch_id=dispatch.pk, limit=settings.SEND_BATCH_SIZE)
+        result.claimed = len(claimed)
+        if not claimed:
+            return result
+        connections = min(slots.count, math.ceil(len(claimed) / ROWS_PER_CONNECTION_AT_LEAST))
+        slots.give_back(slots.count - connections)
+        result.connections = connections
+        templates = {
+            language: message_template_for(issue=dispatch.issue, language=language)
+            for language in {row.language for row in claimed}
+        }
+        claim = claimed[0].claim
+        lease = lease_make(ids=[row.id for row in claimed], claim=claim, renewers=[slots.renew])
+        try:
+            recorder = recorder_make()
+            languages = set(templates)
+
+            def refill() -> list[ClaimedDelivery]:
+                # Runs on the conversations' database thread, whose connection may die like
+                # any other: each statement is a read or a conditional UPDATE, safe to run
+                # again (a claim whose reply was lost leaves its rows to the sweeper). A row
+                # in a language the batch has no prepared message for waits for the next batch.
+                if result.failed:
+                    # As after a batch: a relay refusing most messages pauses the dispatch.
+                    reconnecting(lambda: dispatch_pause_if_failing(dispatch_id=dispatch.pk))
+                if dispatch_status_read(dispatch.pk) != DispatchStatus.SENDING:
+                    return []
+                if reconnecting(lambda: _other_dispatch_sending(dispatch.pk)):
+                    # Take turns: this batch ends and its successor queues behind the other
+                    # dispatch's batches, instead of holding the worker until it is done.
+                    return []
+                more = reconnecting(
+                    lambda: deliveries_claim(
+                        dispatch_id=dispatch.pk, limit=settings.SEND_BATCH_SIZE
+                    )
+                )
+                other = [row.id for row in more if row.language not in languages]
+                if other:
+                    claim = more[0].claim
+                    reconnecting(lambda: deliveries_release(ids=other, claim=claim))
+                return [row for row in more if row.language in languages]
+
+            conversations = Conversations(
+                dispatch_id=dispatch.pk,
+                claimed=claimed,
+                templates=templates,
+                lease=lease,
+                recorder=recorder,
+                rate=rate,
+                result=result,
+                refill=refill,
+                refill_seconds=REFILL_SECONDS,
+            )
+            try:
+                conversations.run(connections)
+                recorder.drain()
+                if result.lease_lost:
+                    pass  # the sweeper takes the rows back once the lease has lapsed
+                elif result.stopped or result.transport_down:
+                    # Rows given back because the server is away wait for it, whoever
+                    # claims them next (the sweeper included): SEND_TRANSPORT_RETRY_SECONDS.
+                    result.released += _release(
+                        conversations.untried(),
+                        cancelled=conversations.cancelled,
+                        retry_in=settings.SEND_TRANSPORT_RETRY_SECONDS
+                        if result.transport_down
+                        else None,
+                    )
+            except BaseException:
+                # As in _batch_run: rows handed to the server stay claimed for the sweeper.
+                try:
+                    recorder.drain()
+                finally:
+                    _release(conversations.untried())
+                raise
+            finally:
+                recorder.close()
+        finally:
+            # Last: the lease must outlive every record the recorder still had to write.
+            lease.close()
+    finally:
+        slots.release()
+        slots.close()
+    return result
+
+
+def _other_dispatch_sending(dispatch_id: int) -> bool:
+    return Dispatch.objects.filter(status=DispatchStatus.SENDING).exclude(pk=dispatch_id).exists()
+
+
+def _release(
+    rows: list[ClaimedDelivery], *, cancelled: bool = False, retry_in: float | None = None
+) -> int:
+    """Give back untried rows, claim by claim (a batch may hold several), on a new
+    connection if the batch's died (a conditional UPDATE, safe to run again)."""
+    by_claim: dict[uuid.UUID, list[int]] = {}
+    for row in rows:
+        by_claim.setdefault(row.claim, []).append(row.id)
+    return sum(
+        reconnecting(
+            functools.partial(
+                deliveries_release, ids=ids, claim=claim, cancelled=cancelled, retry_in=retry_in
+            )
+        )
+        for claim, ids in by_claim.items()
+    )
 
 
 def _batch_run(dispatch, claimed, lease, rate, result: BatchResult) -> None:
@@ -197,7 +324,7 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
     breaks = 0
     for index, delivery in enumerate(claimed):
         if index and index % settings.SEND_STATUS_CHECK_EVERY == 0:
-            status = _dispatch_status(dispatch.pk)
+            status = dispatch_status_read(dispatch.pk)
             if status != DispatchStatus.SENDING:
                 rest = [row.id for row in claimed[index:]]
                 result.released += reconnecting(
@@ -257,7 +384,7 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             if refusal.permanent:
                 recorder.submit(
                     functools.partial(
-                        _record_refused,
+                        record_refused,
                         delivery,
                         refusal=str(refusal),
                         bounce=refusal.unknown_recipient,
@@ -313,11 +440,3 @@ def _message_send_connecting(transport, message) -> str:
         return message_send(transport=transport, message=message)
     except ServerUnavailable:
         return message_send(transport=transport, message=message)
-
-
-def _record_refused(delivery: ClaimedDelivery, *, refusal: str, bounce: bool) -> None:
-    record_failed(delivery, error=refusal, reply=refusal)
-    if bounce:
-        subscriber_mark_bounced(
-            subscriber_id=delivery.subscriber_id, email=delivery.email, reply=refusal
-        )

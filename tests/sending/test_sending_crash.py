@@ -74,6 +74,19 @@ def _kill_between_250_and_record(celery_workers, worker, smtp_server) -> list[st
 
 
 def _kill_while_held(celery_workers, worker, smtp_server) -> list[str]:
+    # With PIPELINING the next MAIL goes out with the end of the previous DATA, so a
+    # conversation can be held at MAIL a moment before the previous message's 250 is on
+    # record; let those records land, so that this stage is "before MAIL" and not also
+    # "between a 250 and its record" (that stage is tested below, with its own window).
+    from worker.models import Delivery, DeliveryStatus
+
+    wait_until(
+        lambda: (
+            Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(smtp_server.received)
+        ),
+        timeout=30,
+        message="records of the messages accepted before the hold",
+    )
     celery_workers.kill(worker)
     # The held conversations end with their client (aiosmtpd cancels them): only then may
     # the server go on, so that nothing whose client died is counted as accepted.

@@ -1,7 +1,8 @@
 """The database fails under a dispatch: a worker's connections terminated mid-batch, and
 PostgreSQL itself crashed and restarted. Everyone eligible gets the issue exactly once.
 
-A batch holds three connections (the sending loop's, the recorder's and the heartbeat's);
+A batch holds four connections (the task's, the recorder's, the heartbeat's and that of the
+thread that checks the dispatch status and claims more rows for the SMTP connections);
 each statement it repeats is limited to its own rows (the claim token) and safe to run twice,
 so a lost connection is replaced and the statement run again (worker/connections.py). The
 recorder also writes every record of its batch again on a new connection, because delivery
@@ -14,9 +15,12 @@ Bounds: 0 repeats for terminated connections; 0 for a database crash shorter tha
 thirds of the lease (the rows stay the batch's while it is away), and QUEUE_LENGTH + 1 per
 batch at work for a longer one (as for a killed worker: the accepted but unwritten records).
 Workers run at the default lease and sweep, batches of 200 so that a batch lives longer than
-the heartbeat's 10 s and its connection is among those terminated.
+the heartbeat's 10 s and its connection is among those terminated. A batch sends over one
+SMTP connection per ROWS_PER_CONNECTION_AT_LEAST rows at once, so the server's delay is per
+connection what it was for the one connection a batch used to have.
 """
 
+import math
 import time
 
 import psycopg
@@ -33,11 +37,13 @@ from tests.sending.faults import (
     wait_for_done,
 )
 from tests.workers import WorkerProcesses, wait_until
+from worker.sending import ROWS_PER_CONNECTION_AT_LEAST
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BATCH_SIZE = "200"
-SMTP_DELAY = 0.05  # about 20 messages a second per pool process: a batch lasts ~10 s
+CONNECTIONS = math.ceil(int(BATCH_SIZE) / ROWS_PER_CONNECTION_AT_LEAST)  # per batch: 13
+SMTP_DELAY = 0.05 * CONNECTIONS  # about 20 messages a second per pool process: ~10 s a batch
 RECIPIENTS = 600
 TERMINATE_DUPLICATES_AT_MOST = 0
 CRASH_DUPLICATES_AT_MOST = 0  # the crash is over in well under 20 s (2/3 of the lease)
@@ -115,7 +121,8 @@ def test_it_delivers_everyone_once_when_postgresql_crashes_and_restarts_mid_disp
     from django.conf import settings
 
     cluster = postgres_cluster
-    smtp_server.delay = 0.01  # fast: the more records in the last WAL flush, the harder
+    # Fast (100 a second per pool process): the more records in the last WAL flush, the harder.
+    smtp_server.delay = 0.01 * CONNECTIONS
     slug, people = issue_and_readers_make(RECIPIENTS)
     # The app's migrated database, with the readers, in the test's own cluster.
     cluster.copy_database(testdb_url())

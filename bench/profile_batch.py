@@ -1,0 +1,88 @@
+"""Profile one worker's per-message CPU with pyinstrument, against the 0 ms sink.
+
+    .venv/bin/python bench/profile_batch.py [--n 5000] [--html var/bench/profile.html]
+
+Builds N bench subscribers (bench/lansnytt_runner.py, the bench database), plans a dispatch
+and runs its batches in this process, as a worker would, under pyinstrument; prints the
+profile and the CPU seconds per message. The issue is rendered before profiling starts, so
+the profile shows the per-message path only.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_DIR))
+
+from bench.databases import database_ensure  # noqa: E402
+from bench.run import django_setup, options_parse  # noqa: E402
+from bench.sink import SinkProcess  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--html", type=Path, default=None)
+    parser.add_argument("--no-profile", action="store_true", help="only the CPU per message")
+    parser.add_argument("--relay-ms", type=float, default=0, help="the sink's reply delay (0)")
+    own, rest = parser.parse_known_args()
+    options = options_parse(rest)
+    sink = SinkProcess(relay_ms=own.relay_ms)
+    try:
+        database_ensure(options.database_url)
+        django_setup(options, sink)
+        from pyinstrument import Profiler
+
+        from bench import lansnytt_runner as runner
+        from newsletter.models import Issue
+        from newsletter.rendering import issue_render
+        from subscribers.models import Segment
+        from worker.models import Delivery, Dispatch, DispatchStatus
+        from worker.planning import dispatch_plan
+        from worker.sending import delivery_batch_send
+
+        runner.migrate()
+        runner.prepare_data(own.n)
+        runner._truncate(Delivery._meta.db_table, Dispatch._meta.db_table)
+        issue = Issue.objects.get(slug=runner.ISSUE_SLUG)
+        issue_render(issue=issue, language=issue.language)
+        dispatch = Dispatch.objects.create(issue=issue, status=DispatchStatus.SENDING)
+        dispatch.segments.set([Segment.objects.get(slug=runner.SEGMENT_SLUG)])
+        dispatch_plan(dispatch=dispatch)
+        Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.SENDING)
+        sink.reset()
+        profiler = Profiler(interval=0.0005)
+        began, cpu = time.monotonic(), time.process_time()
+        if not own.no_profile:
+            profiler.start()
+        while True:
+            batch_began = time.monotonic()
+            result = delivery_batch_send(dispatch_id=dispatch.pk)
+            if not result.claimed:
+                break
+            print(
+                f"batch: {result.sent} sent over {result.connections} connections in "
+                f"{time.monotonic() - batch_began:.2f} s",
+                file=sys.stderr,
+            )
+        if not own.no_profile:
+            profiler.stop()
+        seconds, cpu = time.monotonic() - began, time.process_time() - cpu
+        sent = sink.stats()["messages"]
+        if not own.no_profile:
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+        if own.html and not own.no_profile:
+            own.html.parent.mkdir(parents=True, exist_ok=True)
+            own.html.write_text(profiler.output_html())
+        print(
+            f"{sent} messages in {seconds:.2f} s ({sent / seconds:.0f}/s); this process "
+            f"{cpu / sent * 1e6:.0f} µs CPU per message (all its threads)"
+        )
+    finally:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()
