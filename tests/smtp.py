@@ -73,6 +73,8 @@ class SmtpRecorder:
         self._controller: Controller | None = None
         # False: a server that does not offer PIPELINING (RFC 2920).
         self.pipelining = True
+        self.open_connections = 0  # conversations past the greeting, not yet ended
+        self.max_open_connections = 0  # at once, at most
         self.open_transactions = 0  # MAIL given, the end of DATA (or RSET) not yet reached
         self.max_open_transactions = 0  # conversations at work at once, at most
         # Commands that arrived before the reply to the previous one had been sent, i.e.
@@ -291,7 +293,17 @@ class FaultySMTP(SMTP):
             await self.push(reply)
             self.transport.close()
             return
-        await super()._handle_client()
+        handler = self.event_handler
+        with handler.lock:
+            handler.open_connections += 1
+            handler.max_open_connections = max(
+                handler.max_open_connections, handler.open_connections
+            )
+        try:
+            await super()._handle_client()
+        finally:
+            with handler.lock:
+                handler.open_connections -= 1
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:  # noqa: N802

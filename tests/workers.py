@@ -80,6 +80,7 @@ class WorkerProcesses:
         default_timings: bool = False,
         embedded_beat: bool = True,
         beat: bool = True,
+        concurrency: int = 2,
         **extra_env: str,
     ) -> subprocess.Popen:
         """Start a worker; `default_timings` gives it the lease and sweep a user gets, and
@@ -98,7 +99,7 @@ class WorkerProcesses:
                 "worker",
                 *beat,
                 "--concurrency",
-                "2",
+                str(concurrency),
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel",

@@ -1,7 +1,10 @@
 """How batches are handed out: fan-out at start, self-continuation, and the in-process loop.
 
 With a broker, starting a dispatch enqueues up to SEND_PARALLEL_BATCHES batch tasks; each
-claims one batch, sends it and, if it found a full batch, enqueues its successor. Without
+claims one batch, sends it and, if it found a full batch, enqueues its successor. A batch
+holds one of the dispatch's SEND_PARALLEL_BATCHES slots while it works (slots.BatchSlots),
+so however often a dispatch is paused and resumed, no more batches than that are ever at
+work at once: a task that finds no slot free ends its chain. Without
 a broker (the embedded default) tasks run eagerly, and enqueueing from inside a task would
 recurse once per batch, so the start task loops over batches in this process instead.
 """
@@ -45,6 +48,10 @@ def dispatch_fan_out(*, dispatch_id: int) -> int:
     return batches
 
 
+def _sending(dispatch_id: int) -> bool:
+    return Dispatch.objects.filter(pk=dispatch_id, status=DispatchStatus.SENDING).exists()
+
+
 def _after_batch(*, dispatch_id: int, result: BatchResult) -> None:
     if result.failed:
         dispatch_pause_if_failing(dispatch_id=dispatch_id)
@@ -55,8 +62,17 @@ def _after_batch(*, dispatch_id: int, result: BatchResult) -> None:
 def delivery_batch_run(*, dispatch_id: int) -> BatchResult:
     """One batch, then whatever should follow it (run by the batch task)."""
 
-    result = delivery_batch_send(dispatch_id=dispatch_id)
+    result = delivery_batch_send(dispatch_id=dispatch_id, parallel=True)
+    if result.parallel_full:
+        # SEND_PARALLEL_BATCHES batches are at work, each with a successor to come: this
+        # chain is one too many (a resume's fan-out while the old chains still ran).
+        return result
     if result.stopped:
+        if not result.lease_lost and reconnecting(lambda: _sending(dispatch_id)):
+            # Paused and resumed while this batch was stopping: the resume's fan-out may
+            # have found this batch's slot still taken, so the chain goes on here. At most
+            # SEND_PARALLEL_BATCHES of the tasks about take a slot; the others end.
+            delivery_batch_send_task.delay(dispatch_id)
         return result
     if result.relay_busy:
         # Other batches hold every connection the relay allows; try again shortly.

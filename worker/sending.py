@@ -56,8 +56,8 @@ from .recording import (
     will_retry,
 )
 from .relay import RelayConfig
-from .relayslots import RelaySlots
 from .services import dispatch_pause_if_failing
+from .slots import BatchSlots, RelaySlots
 from .transport import DeliveryRefused, ServerUnavailable, TransportBroken, transport_make
 
 # A batch whose connections are busy keeps claiming more rows for about this long, then ends
@@ -84,6 +84,7 @@ class BatchResult:
     stopped: bool = False  # the dispatch is not sending (paused, cancelled, done)
     lease_lost: bool = False  # renewals failed; the rest was left to the sweeper
     relay_busy: bool = False  # every connection slot to the relay was taken; nothing claimed
+    parallel_full: bool = False  # SEND_PARALLEL_BATCHES batches are at work; nothing claimed
     connections: int = 0  # SMTP connections the batch sent over at once
 
 
@@ -149,32 +150,51 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
         return claimed
 
 
-def delivery_batch_send(*, dispatch_id: int, rate: SendRate | None = None) -> BatchResult:
+def delivery_batch_send(
+    *, dispatch_id: int, rate: SendRate | None = None, parallel: bool = False
+) -> BatchResult:
     """Claim one batch of a sending dispatch and send it (over several SMTP connections at
-    once when the mail server is a relay and the database PostgreSQL)."""
+    once when the mail server is a relay and the database PostgreSQL).
+
+    `parallel`: other batches of the dispatch may be at work in other processes (batch
+    tasks), so this one first takes one of the dispatch's SEND_PARALLEL_BATCHES slots
+    (slots.BatchSlots) and holds it until it ends; with none free it claims nothing.
+    """
     result = BatchResult()
     dispatch = Dispatch.objects.select_related("issue").filter(pk=dispatch_id).first()
     if dispatch is None or dispatch.status != DispatchStatus.SENDING:
         result.stopped = True
         return result
-    if settings.EMAIL_URL and connection.vendor == "postgresql":
-        return _batch_send_conversations(dispatch, rate or SendRate(), result)
-    claimed = deliveries_claim(dispatch_id=dispatch_id, limit=settings.SEND_BATCH_SIZE)
-    result.claimed = len(claimed)
-    if not claimed:
-        return result
-    rate = rate or SendRate()
-    claim = claimed[0].claim
-    lease = lease_make(ids=[row.id for row in claimed], claim=claim)
+    slot = BatchSlots(dispatch_id) if parallel else None
     try:
-        _batch_run(dispatch, claimed, lease, rate, result)
+        if slot is not None and not slot.take(1):
+            result.parallel_full = True
+            return result
+        renewers = [slot.renew] if slot is not None else []
+        if settings.EMAIL_URL and connection.vendor == "postgresql":
+            return _batch_send_conversations(dispatch, rate or SendRate(), result, renewers)
+        claimed = deliveries_claim(dispatch_id=dispatch_id, limit=settings.SEND_BATCH_SIZE)
+        result.claimed = len(claimed)
+        if not claimed:
+            return result
+        rate = rate or SendRate()
+        claim = claimed[0].claim
+        lease = lease_make(ids=[row.id for row in claimed], claim=claim, renewers=renewers)
+        try:
+            _batch_run(dispatch, claimed, lease, rate, result)
+        finally:
+            # Last: the lease must outlive every record the recorder still had to write.
+            lease.close()
+        return result
     finally:
-        # Last: the lease must outlive every record the recorder still had to write.
-        lease.close()
-    return result
+        if slot is not None:
+            slot.release()
+            slot.close()
 
 
-def _batch_send_conversations(dispatch, rate: SendRate, result: BatchResult) -> BatchResult:
+def _batch_send_conversations(
+    dispatch, rate: SendRate, result: BatchResult, renewers: list
+) -> BatchResult:
     """Connection slots first, then the claim, then the conversations (conversations.py)."""
     slots = RelaySlots(RelayConfig(settings.EMAIL_URL, timeout=settings.EMAIL_TIMEOUT).where)
     try:
@@ -190,13 +210,18 @@ def _batch_send_conversations(dispatch, rate: SendRate, result: BatchResult) -> 
         connections = min(slots.count, math.ceil(len(claimed) / ROWS_PER_CONNECTION_AT_LEAST))
         slots.give_back(slots.count - connections)
         result.connections = connections
-        templates = {
-            language: message_template_for(issue=dispatch.issue, language=language)
-            for language in {row.language for row in claimed}
-        }
         claim = claimed[0].claim
-        lease = lease_make(ids=[row.id for row in claimed], claim=claim, renewers=[slots.renew])
+        # The heartbeat starts with the claim: preparing the messages (a worker's first
+        # rendering of an issue takes a second or more) must not let the claim lapse meanwhile,
+        # or the sweeper hands the rows to another batch while this one is about to send them.
+        lease = lease_make(
+            ids=[row.id for row in claimed], claim=claim, renewers=[slots.renew, *renewers]
+        )
         try:
+            templates = {
+                language: message_template_for(issue=dispatch.issue, language=language)
+                for language in {row.language for row in claimed}
+            }
             recorder = recorder_make()
             languages = set(templates)
 

@@ -1,11 +1,20 @@
-"""How many connections all workers together hold to one relay (SEND_MAX_CONNECTIONS_PER_RELAY).
+"""Slots that all workers together share, so that no more than a limit of something is at work.
 
-Relays limit concurrent connections per client (Microsoft 365, for one, allows only a few),
-and every worker's every batch opens several. A batch therefore takes connection slots
-before it claims rows: a slot is a member of a Redis sorted set per relay, scored with the
-time it lapses, so the slots of a killed worker come free by themselves after
-DELIVERY_CLAIM_SECONDS. The batch's heartbeat renews them with its claim. Taking slots is one
-Lua script, so two workers can never both take the last one.
+Two limits use them:
+
+- `RelaySlots`: connections to one relay (SEND_MAX_CONNECTIONS_PER_RELAY). Relays limit
+  concurrent connections per client (Microsoft 365, for one, allows only a few), and every
+  worker's every batch opens several, so a batch takes connection slots before it claims rows.
+- `BatchSlots`: batches of one dispatch at work at once (SEND_PARALLEL_BATCHES). A pause and a
+  quick resume start a new fan-out while the old batches may still be finishing, and a
+  successor task may still wait in the broker: without a shared count, every such round could
+  add SEND_PARALLEL_BATCHES more. A batch takes its dispatch's slot before it claims rows, and
+  a batch task that finds every slot taken ends its chain: that many batches are at work already.
+
+A slot is a member of a Redis sorted set, scored with the time it lapses, so the slots of a
+killed worker come free by themselves after DELIVERY_CLAIM_SECONDS. The batch's heartbeat
+renews them with its claim. Taking slots is one Lua script, so two workers can never both
+take the last one.
 
 Without Redis (the embedded default) there is only this process, and the limit applies to it.
 """
@@ -21,9 +30,7 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-_KEY = "lansnytt:relay-connections:{relay}"
-
-# KEYS[1] the relay's set; ARGV: now, lapses at, limit, then the tokens wanted.
+# KEYS[1] the set of slots; ARGV: now, lapses at, limit, then the tokens wanted.
 _TAKE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local free = tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])
@@ -41,14 +48,13 @@ _local_lock = threading.Lock()
 _local_held: dict[str, int] = {}
 
 
-class RelaySlots:
-    """Connection slots one batch holds to one relay."""
+class Slots:
+    """The slots of one limit that one batch holds (a limit of 0 or less: no limit)."""
 
-    def __init__(self, relay: str) -> None:
-        self.relay = relay
-        self.key = _KEY.format(relay=relay)
+    def __init__(self, key: str, limit: int) -> None:
+        self.key = key
         self.tokens: list[str] = []
-        self.limit = settings.SEND_MAX_CONNECTIONS_PER_RELAY
+        self.limit = limit
         self._redis = None
         if settings.REDIS_URL:
             import redis
@@ -67,8 +73,8 @@ class RelaySlots:
         tokens = [uuid.uuid4().hex for _ in range(wanted)]
         if self._redis is None:
             with _local_lock:
-                taken = max(0, min(wanted, self.limit - _local_held.get(self.relay, 0)))
-                _local_held[self.relay] = _local_held.get(self.relay, 0) + taken
+                taken = max(0, min(wanted, self.limit - _local_held.get(self.key, 0)))
+                _local_held[self.key] = _local_held.get(self.key, 0) + taken
         else:
             now = time.time()
             taken = int(
@@ -112,15 +118,32 @@ class RelaySlots:
             return
         if self._redis is None:
             with _local_lock:
-                _local_held[self.relay] = max(0, _local_held.get(self.relay, 0) - len(tokens))
+                _local_held[self.key] = max(0, _local_held.get(self.key, 0) - len(tokens))
             return
         try:
             self._redis.zrem(self.key, *tokens)
         except Exception:
             # Redis is away: the slots lapse by themselves (DELIVERY_CLAIM_SECONDS), and a
             # batch that has sent must still end as usual and schedule its successor.
-            logger.warning("giving back relay connection slots failed", exc_info=True)
+            logger.warning("giving back slots of %s failed", self.key, exc_info=True)
 
     def close(self) -> None:
         if self._redis is not None:
             self._redis.close()
+
+
+class RelaySlots(Slots):
+    """Connection slots one batch holds to one relay."""
+
+    def __init__(self, relay: str) -> None:
+        super().__init__(
+            f"lansnytt:relay-connections:{relay}", settings.SEND_MAX_CONNECTIONS_PER_RELAY
+        )
+        self.relay = relay
+
+
+class BatchSlots(Slots):
+    """The one slot a batch of a dispatch holds while it is at work."""
+
+    def __init__(self, dispatch_id: int) -> None:
+        super().__init__(f"lansnytt:dispatch-batches:{dispatch_id}", settings.SEND_PARALLEL_BATCHES)
