@@ -24,9 +24,9 @@ from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from tests.workers import wait_until
 from worker.models import Delivery, DeliveryStatus, Dispatch
 from worker.relay import RelayConfig
-from worker.relayslots import RelaySlots
 from worker.sending import ROWS_PER_CONNECTION_AT_LEAST, delivery_batch_send
 from worker.services import deliveries_sweep
+from worker.slots import RelaySlots
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
