@@ -81,6 +81,12 @@ class Issue(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("newsletter:issue", kwargs={"issue_slug": self.slug})
 
+    def get_pdf_url(self) -> str:
+        """The PDF edition (newsletter.edition), answered only once the issue is published."""
+        return reverse(
+            "newsletter:issue_pdf", kwargs={"issue_slug": self.slug, "edition_slug": self.slug}
+        )
+
     @property
     def is_published(self) -> bool:
         return self.status == IssueStatus.PUBLISHED
