@@ -45,14 +45,16 @@ def colophon() -> Colophon:
 
 
 def issn_normalise(value: str) -> str | None:
-    """"1234-5679" for an ISSN written with or without its hyphen (and a lower-case x), or
+    """ "1234-5679" for an ISSN written with or without its hyphen (and a lower-case x), or
     None when it is not an ISSN: the wrong shape or a check digit that does not match
     (ISO 3297: weights 8…2 over the first seven digits, modulus 11, 10 written as X)."""
     match = _ISSN_SHAPE.match(value.strip().upper())
     if match is None:
         return None
     digits = match.group(1) + match.group(2)
-    total = sum(int(digit) * weight for digit, weight in zip(digits[:7], range(8, 1, -1)))
+    total = sum(
+        int(digit) * weight for digit, weight in zip(digits[:7], range(8, 1, -1), strict=True)
+    )
     check = (11 - total % 11) % 11
     if digits[7] != ("X" if check == 10 else str(check)):
         return None

@@ -103,7 +103,10 @@ def legal_deposit_export(*, issue: Issue, output_dir: Path) -> DepositFiles:
     by half of a new one)."""
     if not issue.is_published:
         raise DepositRefused(
-            _("%(issue)s är inte publicerat (status: %(status)s): bara publicerade nummer lämnas som pliktexemplar.")
+            _(
+                "%(issue)s är inte publicerat (status: %(status)s): bara publicerade nummer "
+                "lämnas som pliktexemplar."
+            )
             % {"issue": issue.title, "status": issue.get_status_display()}
         )
     edition = issue_edition(issue=issue)

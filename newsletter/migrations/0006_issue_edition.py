@@ -5,28 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('newsletter', '0005_issue_engagement_counts'),
+        ("newsletter", "0005_issue_engagement_counts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IssueEdition',
+            name="IssueEdition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=64)),
-                ('pdf', models.BinaryField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('pages', models.PositiveIntegerField()),
-                ('render_seconds', models.FloatField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='editions', to='newsletter.issue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=64)),
+                ("pdf", models.BinaryField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("pages", models.PositiveIntegerField()),
+                ("render_seconds", models.FloatField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="editions",
+                        to="newsletter.issue",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'PDF-utgåva',
-                'verbose_name_plural': 'PDF-utgåvor',
-                'constraints': [models.UniqueConstraint(fields=('issue', 'version'), name='issue_edition_unique_version')],
+                "verbose_name": "PDF-utgåva",
+                "verbose_name_plural": "PDF-utgåvor",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("issue", "version"), name="issue_edition_unique_version"
+                    )
+                ],
             },
         ),
     ]

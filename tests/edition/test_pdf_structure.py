@@ -93,7 +93,10 @@ def test_it_embeds_every_font(demo):
 def test_it_is_a4(demo):
     for page in demo["pdf"].pages:
         width, height = (float(v) for v in page.MediaBox[2:])
-        assert (round(width, 1), round(height, 1)) == (round(A4_POINTS[0], 1), round(A4_POINTS[1], 1))
+        assert (round(width, 1), round(height, 1)) == (
+            round(A4_POINTS[0], 1),
+            round(A4_POINTS[1], 1),
+        )
 
 
 def test_it_prints_the_colophon(demo):
