@@ -113,3 +113,16 @@ def test_it_renders_the_pages_for_a_person_to_look_at(demo, artefacts_dir):
 
     assert len(pages) == demo["edition"].pages == len(demo["pdf"].pages)
     assert all(page.stat().st_size > 10_000 for page in pages)
+
+
+def test_it_says_the_language_of_an_issue_in_english(settings, tmp_path):
+    from tests.factories import sendable_issue_make
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    issue = sendable_issue_make(language="en", title="Länsnytt 2018:1 in English")
+
+    edition = issue_edition(issue=issue)
+
+    pdf = pikepdf.open(io.BytesIO(bytes(edition.pdf)))
+    assert str(pdf.Root.Lang) == "en"
+    assert "No. 1 · 2018" in pdf_text(bytes(edition.pdf))
