@@ -180,7 +180,7 @@ def test_it_generates_once_when_two_readers_ask_at_the_same_moment(
 
 
 def test_it_fits_a_huge_issue_and_still_generates_it_once(client, published, generations):
-    # WeasyPrint's time grows with the text (this one, 60 kB: about 15 s on one core); the
+    # WeasyPrint's time grows with the text (this one, 60 kB: about 5 s here); the
     # edition is stored, so only the first reader after an edit waits.
     for number in range(40):
         article_make(
