@@ -547,3 +547,9 @@ PUBLISHER_NAME = "Regionbibliotek Stockholm"
 PUBLISHER_ADDRESS = env(
     "PUBLISHER_ADDRESS", default="Regionbibliotek Stockholm, Box 12345, 102 31 Stockholm"
 )
+# The colophon (newsletter.colophon): the periodical's responsible publisher (ansvarig
+# utgivare) and its two ISSNs, one for the printed and one for the online edition (the ISSN
+# centre at Kungliga biblioteket assigns a separate number to each medium). Unset: not shown.
+RESPONSIBLE_PUBLISHER = env("RESPONSIBLE_PUBLISHER", default="")
+ISSN_PRINT = env("ISSN_PRINT", default="")
+ISSN_ONLINE = env("ISSN_ONLINE", default="")

@@ -5,10 +5,12 @@ reach production."""
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 from lansnytt.checks import environment_variable_required
 from lansnytt.outbound import outbound_settings_check
+
+from .colophon import issn_normalise
 
 # The guard is project-level; its first user registers its check (registering is idempotent,
 # so a later user such as webhooks may register it too).
@@ -63,3 +65,41 @@ def site_url_problem(site_url: str) -> str | None:
     if parts.query or parts.fragment:
         return "has a query or fragment"
     return None
+
+
+@register(Tags.compatibility)
+def colophon_check(app_configs, **kwargs):
+    """The ISSNs go into every issue's colophon and its legal deposit metadata: a mistyped
+    number would be printed and delivered to Kungliga biblioteket, so refuse it at start."""
+    problems = []
+    for variable in ("ISSN_PRINT", "ISSN_ONLINE"):
+        value = getattr(settings, variable)
+        if value and issn_normalise(value) is None:
+            problems.append(
+                Error(
+                    f"{variable} {value!r} is not a valid ISSN (the check digit does not match "
+                    "or it is not of the form NNNN-NNNC).",
+                    hint="Copy the ISSN from the ISSN centre's decision, e.g. 1234-5679.",
+                    id="newsletter.E020",
+                )
+            )
+    printed, online = issn_normalise(settings.ISSN_PRINT), issn_normalise(settings.ISSN_ONLINE)
+    if printed and printed == online:
+        problems.append(
+            Error(
+                f"ISSN_PRINT and ISSN_ONLINE are the same number ({printed}).",
+                hint="The printed and the online edition each have an ISSN of their own; "
+                "leave ISSN_PRINT or ISSN_ONLINE unset if there is only one.",
+                id="newsletter.E021",
+            )
+        )
+    if not settings.DEBUG and not settings.RESPONSIBLE_PUBLISHER.strip():
+        problems.append(
+            Warning(
+                "RESPONSIBLE_PUBLISHER is not set and DEBUG is off: the colophon names no "
+                "responsible publisher (ansvarig utgivare).",
+                hint="Set RESPONSIBLE_PUBLISHER to the name of the magazine's ansvarig utgivare.",
+                id="newsletter.W020",
+            )
+        )
+    return problems

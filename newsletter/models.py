@@ -81,6 +81,12 @@ class Issue(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("newsletter:issue", kwargs={"issue_slug": self.slug})
 
+    def get_pdf_url(self) -> str:
+        """The PDF edition (newsletter.edition), answered only once the issue is published."""
+        return reverse(
+            "newsletter:issue_pdf", kwargs={"issue_slug": self.slug, "edition_slug": self.slug}
+        )
+
     @property
     def is_published(self) -> bool:
         return self.status == IssueStatus.PUBLISHED
@@ -172,6 +178,36 @@ class IssueRendering(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue} ({self.language}, {self.version[:8]})"
+
+
+class IssueEdition(models.Model):
+    """The PDF edition of an issue (newsletter.edition), generated once per content version.
+
+    In the database for the same reason as IssueRendering: every web process and every
+    machine serves the same file, and generating it (WeasyPrint, about a second) happens once
+    per version however many readers ask at the same time. An edited issue gets a new row.
+    """
+
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="editions")
+    version = models.CharField(max_length=64)
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    pages = models.PositiveIntegerField()
+    render_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("PDF-utgåva")
+        verbose_name_plural = _("PDF-utgåvor")
+        constraints = [
+            # Also the index for the lookup of the current version on every request.
+            models.UniqueConstraint(
+                fields=["issue", "version"], name="issue_edition_unique_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issue} (PDF, {self.version[:8]})"
 
 
 class LinkCheckStatus(models.TextChoices):

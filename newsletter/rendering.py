@@ -21,6 +21,7 @@ from django.utils import translation
 from premailer import Premailer
 
 from . import personalisation
+from .colophon import colophon
 from .content import absolute_url, media_url
 from .engagement import tracked_link_make
 from .models import Article, Issue, IssueRendering
@@ -127,7 +128,8 @@ def issue_version(*, issue: Issue, articles: list[Article]) -> str:
             for article in articles
         ],
         "templates": templates,
-        "settings": [settings.SITE_URL, settings.MEDIA_URL, settings.PUBLISHER_ADDRESS],
+        # The colophon (publisher, ansvarig utgivare, ISSNs) is printed in the email's footer.
+        "settings": [settings.SITE_URL, settings.MEDIA_URL, *colophon().as_list()],
         "revision": RENDERER_REVISION,
     }  # fmt: skip
     encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
@@ -221,6 +223,7 @@ def _email_context(*, issue: Issue, articles: list[Article], language: str) -> d
         ],
         "publisher_name": settings.PUBLISHER_NAME,
         "publisher_address": settings.PUBLISHER_ADDRESS,
+        "colophon": colophon(),
         "NAME": personalisation.NAME,
         "PREFERENCES_URL": personalisation.PREFERENCES_URL,
         "UNSUBSCRIBE_URL": personalisation.UNSUBSCRIBE_URL,

@@ -12,6 +12,12 @@ urlpatterns = [
     path("arkiv/feed/", ArchiveFeed(), name="feed"),
     path("arkiv/feed.json", json_feed, name="json_feed"),
     path("arkiv/<slug:issue_slug>/", views.issue, name="issue"),
+    # The PDF edition; "lansnytt-<issue>.pdf" keeps the file's name when it is saved.
+    path(
+        "arkiv/<slug:issue_slug>/lansnytt-<slug:edition_slug>.pdf",
+        views.issue_pdf,
+        name="issue_pdf",
+    ),
     path("arkiv/<slug:issue_slug>/<slug:article_slug>/", views.article, name="article"),
     path(
         "arkiv/<slug:issue_slug>/<slug:article_slug>/delningsbild.png",

@@ -9,7 +9,10 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import condition, require_safe
 
 from . import selectors
+from .colophon import colophon
 from .content import absolute_url, markdown_to_safe_html, media_url
+from .edition.pdf import issue_edition
+from .edition.responses import edition_response
 from .engagement import TrackedLinkInvalid, article_count, request_countable, tracked_link_read
 from .models import EngagementKind, Issue
 from .sharing import (
@@ -42,8 +45,24 @@ def issue(request: HttpRequest, issue_slug: str) -> HttpResponse:
             "articles": articles,
             "canonical_url": absolute_url(found.get_absolute_url()),
             "cover_url": media_url(found.cover_image.name) if found.cover_image else "",
+            "colophon": colophon(),
+            "pdf_url": found.get_pdf_url() if found.is_published else "",
         },
     )
+
+
+@require_safe
+def issue_pdf(request: HttpRequest, issue_slug: str, edition_slug: str) -> HttpResponse:
+    """The issue's PDF edition, /arkiv/2018-1/lansnytt-2018-1.pdf: for published issues only.
+
+    Unlike the web version, staff get no preview of a draft here (the print pages have the
+    proof): the public address of an unpublished issue answers as if it did not exist."""
+    if edition_slug != issue_slug:
+        raise Http404("no such edition")
+    found = selectors.issue_get_by_slug(slug=issue_slug)
+    if not found.is_published:
+        raise Http404("not published")
+    return edition_response(request, issue_edition(issue=found), public=True)
 
 
 def article(request: HttpRequest, issue_slug: str, article_slug: str) -> HttpResponse:

@@ -12,6 +12,8 @@ urlpatterns = [
         views.print_run_finalise_view,
         name="print_run_finalise",
     ),
+    # The issue's PDF edition as the printer's proof, also before the issue is published.
+    path("personal/tryck/<slug:issue_slug>/korrektur.pdf", views.print_proof, name="print_proof"),
     path(
         "personal/tryck/<slug:issue_slug>/ladda-ner/<str:export_format>/",
         views.print_run_download,

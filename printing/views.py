@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from lansnytt.errors import bad_request
+from newsletter.edition.pdf import issue_edition
+from newsletter.edition.responses import edition_response
 from newsletter.models import Issue
 from subscribers.models import Segment
 from subscribers.selectors import UnknownSegment
@@ -141,3 +143,13 @@ def print_run_download(request: HttpRequest, issue_slug: str, export_format: str
     filename = export_filename(print_list, export_format)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@require_GET
+@print_staff_required
+def print_proof(request: HttpRequest, issue_slug: str) -> HttpResponse:
+    """The printer's proof: the issue's PDF edition at its current content, whatever its
+    status. The same bytes the archive serves once the issue is published, so what the
+    printer proofs is what readers download; never cached, since a draft is not public."""
+    issue = get_object_or_404(Issue, slug=issue_slug)
+    return edition_response(request, issue_edition(issue=issue), public=False)

@@ -140,6 +140,12 @@ COMMANDS: dict[str, Command] = {
             str(tmp_path / "nummer.html"),
         ],
     ),
+    "legal_deposit_export": Command(
+        records=None,
+        why_not_recorded="writes a published issue's PDF edition and its metadata; nothing "
+        "personal, nothing changed",
+        arrange=lambda tmp_path: [_published_issue().slug, "--output", str(tmp_path / "plikt")],
+    ),
     "seed_demo": Command(
         records=None,
         arrange=None,

@@ -121,6 +121,7 @@ PAGES: dict[str, tuple[int, ...]] = {
     "printing:print_run":                         (LOGIN, 302, 403, 403, 200, 200, 200),
     "printing:print_run_finalise":                (405, 302, 405, 405, 405, 405, 405),
     "printing:print_run_download":                (LOGIN, 302, 403, 403, 200, 200, 200),
+    "printing:print_proof":                       (LOGIN, 302, 403, 403, 200, 200, 200),
     "reports:dispatch_report":                    (LOGIN, 302, 403, 200, 403, 200, 200),
     "reports:dispatch_report_csv":                (LOGIN, 302, 403, 200, 403, 200, 200),
     "reports:issue_report":                       (LOGIN, 302, 403, 200, 403, 200, 200),

@@ -19,6 +19,10 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "lansnytt.example.org",
     "SITE_URL": "https://lansnytt.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    # The colophon: without a responsible publisher production warns (newsletter.W020).
+    "RESPONSIBLE_PUBLISHER": "Karin Lindqvist",
+    "ISSN_PRINT": "0317-8471",
+    "ISSN_ONLINE": "2049-3630",
 }
 
 
@@ -133,3 +137,12 @@ def test_it_allows_an_http_site_url_while_debug_is_on(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "newsletter.E002" not in result.stderr
+
+
+def test_it_refuses_to_start_with_a_mistyped_issn(tmp_path):
+    env = {**PRODUCTION_ENV, "ISSN_ONLINE": "2049-3631"}
+
+    result = manage("check", "--deploy", env=env, tmp_path=tmp_path)
+
+    assert result.returncode != 0
+    assert "newsletter.E020" in result.stderr and "ISSN_ONLINE" in result.stderr

@@ -115,6 +115,7 @@ def _value(route: Route, parameter: str, world: dict):
     simple = {
         "issue_slug": world["issue"].slug,
         "article_slug": world["article"].slug,
+        "edition_slug": world["issue"].slug,  # the PDF edition, /arkiv/<slug>/lansnytt-<slug>.pdf
         "issue_id": world["issue"].pk,
         "article_id": world["article"].pk,
         "dispatch_id": world["dispatch"].pk,

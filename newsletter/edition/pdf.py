@@ -1,0 +1,158 @@
+"""The PDF edition of an issue: the web issue's content laid out as an A4 magazine, tagged as
+PDF/UA-1 by WeasyPrint (structure tree, /Lang, title, bookmarks, /Alt on every image).
+
+Generated once per content version and kept in the database (IssueEdition), so a reader's
+request, the printer's proof and the legal deposit export all get the same bytes, and only
+the first request after an edit pays for WeasyPrint. The version covers everything the email
+covers (rendering.issue_version) plus what only the PDF shows: article bodies, the colophon,
+the PDF template and stylesheet, WeasyPrint's own version.
+
+WeasyPrint is a browser without a network here: the only URLs it may open are the issue's
+own uploaded images, read from storage (EditionFetcher); an address anywhere else in the
+content (an article body is editor-written Markdown) is not fetched.
+"""
+
+import hashlib
+import json
+import logging
+import time
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.template.loader import get_template
+from django.utils import translation
+
+from ..colophon import colophon
+from ..content import absolute_url, markdown_to_safe_html, media_url
+from ..models import Article, Issue, IssueEdition
+from ..rendering import issue_version
+
+logger = logging.getLogger(__name__)
+
+EDITION_TEMPLATE = "newsletter/edition/issue.html"
+EDITION_STYLESHEET = "newsletter/edition/edition.css"
+COLOPHON_TEMPLATE = "newsletter/_colophon.html"
+# Bump when the code below changes what it produces, so stored editions are not reused.
+EDITION_REVISION = "1"
+PDF_VARIANT = "pdf/ua-1"
+
+
+class EditionFetcher(weasyprint.urls.URLFetcher):
+    """Opens the issue's uploaded images from storage and nothing else: no network, no files
+    outside storage. WeasyPrint leaves out a resource whose fetch fails (and logs it)."""
+
+    def fetch(self, url, headers=None):
+        prefix = media_url("")
+        if not url.startswith(prefix):
+            raise ValueError(f"not fetched in a PDF edition: {url[:200]}")
+        name = unquote(urlsplit(url[len(prefix) :]).path)
+        if not name or name.startswith("/") or ".." in name.split("/") or "\\" in name:
+            raise ValueError(f"not a stored file name: {name[:200]}")
+        if not default_storage.exists(name):
+            raise ValueError(f"no such upload: {name[:200]}")
+        with default_storage.open(name, "rb") as stored:
+            body = stored.read(settings.IMAGE_MAX_BYTES + 1)
+        if len(body) > settings.IMAGE_MAX_BYTES:
+            raise ValueError(f"upload too large for the edition: {name[:200]}")
+        return weasyprint.urls.URLFetcherResponse(url, body=body)
+
+
+def edition_filename(issue: Issue) -> str:
+    """The file's name, the same in the public URL and in the legal deposit export."""
+    return f"lansnytt-{issue.slug}.pdf"
+
+
+def edition_version(*, issue: Issue, articles: list[Article]) -> str:
+    fields = {
+        "email": issue_version(issue=issue, articles=articles),
+        # What the PDF prints that the email may not: whole bodies and credits.
+        "articles": [[article.pk, article.body, article.image_credit] for article in articles],
+        "colophon": colophon().as_list(),
+        "templates": [
+            get_template(name).template.source
+            for name in (EDITION_TEMPLATE, EDITION_STYLESHEET, COLOPHON_TEMPLATE)
+        ],
+        "weasyprint": weasyprint.__version__,
+        "revision": EDITION_REVISION,
+    }
+    encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def issue_edition(*, issue: Issue) -> IssueEdition:
+    """The issue's PDF edition at its current content, generated if this version has none.
+
+    Whoever shows it decides who may see it: the archive only for published issues, the
+    print pages for staff. Two requests for a version that does not exist yet wait for each
+    other on the issue's row, so WeasyPrint runs once and both get the one stored file.
+    """
+    articles = list(issue.articles.order_by("position", "id"))
+    version = edition_version(issue=issue, articles=articles)
+    found = IssueEdition.objects.filter(issue_id=issue.pk, version=version).first()
+    if found is not None:
+        return found
+    with transaction.atomic():
+        # The lock is held while WeasyPrint works (about a second): an editor saving the
+        # issue meanwhile waits that long, and the next request sees the new version.
+        Issue.objects.select_for_update().filter(pk=issue.pk).first()
+        found = IssueEdition.objects.filter(issue_id=issue.pk, version=version).first()
+        if found is not None:
+            return found
+        started = time.perf_counter()
+        pdf, pages = edition_pdf_generate(issue=issue, articles=articles)
+        edition = IssueEdition(
+            issue_id=issue.pk,
+            version=version,
+            pdf=pdf,
+            sha256=hashlib.sha256(pdf).hexdigest(),
+            pages=pages,
+            render_seconds=time.perf_counter() - started,
+        )
+        try:
+            with transaction.atomic():
+                edition.save()
+        except IntegrityError:
+            # A database without row locks (SQLite) let another process in; use theirs.
+            return IssueEdition.objects.get(issue_id=issue.pk, version=version)
+        # Older versions are never served again: the version follows the current content.
+        IssueEdition.objects.filter(issue_id=issue.pk).exclude(pk=edition.pk).delete()
+    logger.info("PDF edition of %s: %d pages in %.2f s", issue, pages, edition.render_seconds)
+    return edition
+
+
+def edition_html(*, issue: Issue, articles: list[Article]) -> str:
+    """The HTML WeasyPrint lays out (also what the layout tests read)."""
+    with translation.override(issue.language):
+        return get_template(EDITION_TEMPLATE).render(
+            {
+                "issue": issue,
+                "articles": [
+                    {
+                        "article": article,
+                        "anchor": f"artikel-{article.slug}",
+                        "body_html": markdown_to_safe_html(article.body),
+                        "image_url": media_url(article.image.name) if article.image else "",
+                        "permalink": absolute_url(article.get_absolute_url()),
+                    }
+                    for article in articles
+                ],
+                "cover_url": media_url(issue.cover_image.name) if issue.cover_image else "",
+                "web_url": absolute_url(issue.get_absolute_url()),
+                "colophon": colophon(),
+            }
+        )
+
+
+def edition_pdf_generate(*, issue: Issue, articles: list[Article]) -> tuple[bytes, int]:
+    """(PDF bytes, page count): the one call into WeasyPrint (tests count calls to it)."""
+    html = weasyprint.HTML(
+        string=edition_html(issue=issue, articles=articles),
+        base_url=absolute_url("/"),
+        url_fetcher=EditionFetcher(),
+    )
+    options = {"pdf_variant": PDF_VARIANT, "optimize_images": False}
+    document = html.render(**options)
+    return document.write_pdf(**options), len(document.pages)
