@@ -18,7 +18,7 @@ from subscribers.models import Segment
 from subscribers.selectors import segment_members, segments_with_rules
 
 from .models import Delivery, DeliveryStatus, Dispatch
-from .services import dispatch_segments_choose
+from .services import dispatch_segments_choose, issue_deliveries_kept_check
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,11 @@ def _segments(segment_slugs: list[str]) -> tuple[list[Segment], bool]:
 def dispatch_preview(
     *, issue: Issue, segment_slugs: list[str], round: int = 0, all_segments: bool | None = None
 ) -> DispatchPreview:
-    """The counts for a dispatch of `issue` to the segments (none named: all of them)."""
+    """The counts for a dispatch of `issue` to the segments (none named: all of them).
+
+    Refused (ValidationError) for an issue whose deliveries were purged: the counts of who
+    already has it would be wrong."""
+    issue_deliveries_kept_check(issue)
     segments, every = _segments(segment_slugs)
     if all_segments is not None:
         every = all_segments

@@ -135,8 +135,15 @@ def _issue_sendable_check(issue: Issue) -> None:
             _("%(issue)s är ett utkast: markera numret som klart innan det skickas.")
             % {"issue": issue}
         )
-    # Who already got an issue is known from its delivery rows; once the retention rule
-    # purged them, a new dispatch or a resend would mail everyone again.
+    issue_deliveries_kept_check(issue)
+
+
+def issue_deliveries_kept_check(issue: Issue) -> None:
+    """Refuse a dispatch of an issue whose deliveries the retention rule purged.
+
+    Who already got an issue is known from its delivery rows (planning skips them, a
+    resend's preview counts them); after the purge a new dispatch or a resend would mail
+    everyone again. Asked by the services, the admin's form and the previews."""
     if Dispatch.objects.filter(issue_id=issue.pk, deliveries_purged_at__isnull=False).exists():
         raise ValidationError(
             _(
