@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from newsletter.models import Issue
 from newsletter.rendering import issue_version
+from newsletter.selectors import articles_for_email
 from subscribers.mailable import mailable_q, suppressed
 from subscribers.models import Segment
 from subscribers.selectors import segment_members, segments_with_rules
@@ -131,7 +132,7 @@ def dispatch_preview(
         )
         for segment in segments
     ]
-    articles = list(issue.articles.order_by("position", "id"))
+    articles = list(articles_for_email(issue=issue))
     return DispatchPreview(
         issue=issue,
         subject=issue.subject,
