@@ -544,6 +544,9 @@ PRIVACY_TEXT_VERSION = "2026-12-01"
 # Sign-ups never confirmed (name, address, IP address, browser) are deleted after this many
 # days; at least the 7 days a confirmation link works (checked by subscribers.E001).
 PENDING_SIGNUP_RETENTION_DAYS = env.int("PENDING_SIGNUP_RETENTION_DAYS", default=30)
+# A welcome email (templates/subscribers/email/welcome*) after a confirmed sign-up, linking
+# the latest issue; off for an installation that would rather say nothing more.
+WELCOME_EMAIL_ENABLED = env.bool("WELCOME_EMAIL_ENABLED", default=True)
 # Requests for a one-time export or erasure link per subscriber ("count/period"): each one
 # mails the address, so a forwarded preference link must not become a way to flood it.
 PRIVACY_REQUEST_RATE_LIMIT = env("PRIVACY_REQUEST_RATE_LIMIT", default="3/h")

@@ -75,3 +75,15 @@ def article_get(*, issue: Issue, slug: str) -> Article:
         return articles_for_web(issue=issue).get(slug=slug)
     except Article.DoesNotExist as error:
         raise Http404("no such article") from error
+
+
+def latest_issue_for_welcome():
+    """The newest published issue as the welcome email links it, or None before the first."""
+    from subscribers.welcome import LatestIssue
+
+    from .content import absolute_url
+
+    issue = issues_published().first()
+    if issue is None:
+        return None
+    return LatestIssue(title=issue.title, url=absolute_url(issue.get_absolute_url()))
