@@ -21,7 +21,7 @@ one audit entry with its counts.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -56,7 +56,7 @@ _LOCK_SECONDS = 6 * 3600
 class RetentionCutoffs:
     deliveries: datetime
     bounce_messages: datetime
-    engagement_before: object  # a date: days before it are folded
+    engagement_before: date  # days before it are folded
 
     @classmethod
     def now(cls, *, now: datetime | None = None) -> RetentionCutoffs:

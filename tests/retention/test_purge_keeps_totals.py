@@ -192,3 +192,29 @@ def test_it_keeps_the_counts_a_purged_dispatch_shows_in_the_admin(scenario, edit
     assert before.status_code == after.status_code == 200
     progress = dispatch_progress(dispatch=Dispatch.objects.get(pk=scenario["dispatch"].pk))
     assert (progress.sent, progress.failed, progress.finished) == (5, 1, 6)
+
+
+def test_the_staff_api_shows_the_same_dispatch_numbers_after_the_purge(scenario, client):
+    from django.core.cache import cache
+
+    from accounts.api_tokens import api_token_create
+    from accounts.roles import ADMINISTRATORS
+
+    cache.clear()
+    administrator = staff_user_make(username="admin", groups=[ADMINISTRATORS])
+    _, plain = api_token_create(
+        user=administrator, name="CMS", scopes=["dispatches:read"], actor=administrator
+    )
+    url = f"/api/v1/dispatches/{scenario['dispatch'].pk}/"
+    moving = ("rate_per_second", "eta_seconds", "elapsed_seconds", "rate_seconds")
+
+    def numbers():
+        answer = client.get(url, HTTP_AUTHORIZATION=f"Bearer {plain}")
+        assert answer.status_code == 200
+        return {k: v for k, v in answer.json().items() if k not in moving}
+
+    before = numbers()
+    records_purge(now=LATER)
+
+    assert numbers() == before
+    assert before["sent"] == 5
