@@ -64,13 +64,14 @@ def _article_summary(article: Article) -> dict:
         "lead": article.lead,
         "permalink": absolute_url(article.get_absolute_url()),
         "image": _image(article.image, article.image_alt),
+        "channel": article.channel,
     }
 
 
 def _issue_changed(issue: Issue) -> datetime:
     """The last change to the issue or any of its articles (a deleted article shows through
     the ETag, which names the article ids)."""
-    latest = issue.articles.aggregate(latest=Max("updated_at"))["latest"]
+    latest = selectors.articles_for_web(issue=issue).aggregate(latest=Max("updated_at"))["latest"]
     return max(filter(None, [issue.updated_at, latest]))
 
 
@@ -94,7 +95,9 @@ def issues_list(request: HttpRequest, response: HttpResponse, paging: Query[Page
     page = list(issues[start : start + paging.page_size])
     changed = [issue.updated_at for issue in page]
     latest_article = (
-        Article.objects.filter(issue__in=page).aggregate(latest=Max("updated_at"))["latest"]
+        selectors.articles_for_web()
+        .filter(issue__in=page)
+        .aggregate(latest=Max("updated_at"))["latest"]
         if page
         else None
     )
@@ -133,7 +136,7 @@ def issue_detail(request: HttpRequest, response: HttpResponse, issue_slug: str):
     issue = _published_issue(issue_slug)
     if issue is None:
         return Status(404, {"detail": _("Inget publicerat nummer med det kortnamnet.")})
-    articles = list(issue.articles.order_by("position", "id"))
+    articles = list(selectors.articles_for_web(issue=issue))
     last_modified = _issue_changed(issue)
     etag = validators_for("issue", issue.pk, issue.updated_at, [
         (article.pk, article.updated_at) for article in articles
@@ -160,7 +163,9 @@ def article_detail(
     request: HttpRequest, response: HttpResponse, issue_slug: str, article_slug: str
 ):
     issue = _published_issue(issue_slug)
-    article = issue.articles.filter(slug=article_slug).first() if issue else None
+    article = (
+        selectors.articles_for_web(issue=issue).filter(slug=article_slug).first() if issue else None
+    )
     if article is None:
         return Status(404, {"detail": _("Ingen publicerad artikel med det kortnamnet.")})
     last_modified = max(article.updated_at, issue.updated_at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from ninja import Schema
 from pydantic import Field
@@ -20,6 +21,10 @@ class ArticleSummary(Schema):
     lead: str
     permalink: str
     image: Image | None
+    channel: Literal["both", "web"] = Field(
+        description="Where the article is published: both (web and email) or web (web only). "
+        "Email-only articles are not in the API."
+    )
 
 
 class Article(ArticleSummary):

@@ -48,6 +48,7 @@ class AuditAction(models.TextChoices):
     EMERGENCY_STOP = "emergency_stop", _("Nödstopp: alla utskick pausade")
     EMERGENCY_RESUME = "emergency_resume", _("Nödstopp hävt: utskick återupptagna")
     REPORT_EXPORT = "report_export", _("Export av utskicksrapport")
+    RETENTION_PURGE = "retention_purge", _("Gallring")
 
 
 class ActorKind(models.TextChoices):

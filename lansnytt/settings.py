@@ -319,6 +319,28 @@ CELERY_BEAT_SCHEDULE["bounce-mailbox-poll"] = {
     "schedule": BOUNCE_MAILBOX_POLL_SECONDS,
 }
 
+# --- Retention (gallring, worker/retention.py) ------------------------------------------
+# Delivery rows (address, status, server reply) of dispatches finished this many days ago are
+# purged, keeping each dispatch's and issue's totals. A year: the rows answer "did I get it?",
+# late bounces and a reader's request for their data; after a year of issues they answer
+# nothing a report does not (and no resend of the issue is possible after the purge).
+RETENTION_DELIVERY_DAYS = env.int("RETENTION_DELIVERY_DAYS", default=365)
+# Kept bounce-mailbox messages (readers' replies, unreadable reports: they quote addresses and
+# what people wrote) are deleted after this many days: staff read them within days, and 90 is
+# the window soft bounces count in (BOUNCE_SOFT_STALE_DAYS).
+RETENTION_BOUNCE_MESSAGE_DAYS = env.int("RETENTION_BOUNCE_MESSAGE_DAYS", default=90)
+# Daily click and view counts older than this many days are folded into per-article totals.
+# Not personal data (newsletter/engagement.py); two years keeps day-by-day detail for a
+# year-on-year comparison, and the totals the reports show never change.
+RETENTION_ENGAGEMENT_DAYS = env.int("RETENTION_ENGAGEMENT_DAYS", default=730)
+# Rows deleted per transaction: short transactions, no lock held over a whole table.
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=2000)
+# Daily is enough for a rule counted in days.
+CELERY_BEAT_SCHEDULE["records-purge"] = {
+    "task": "worker.tasks.records_purge_task",
+    "schedule": 24 * 3600,
+}
+
 # Optional address for mailto: unsubscribe requests in List-Unsubscribe; empty means none.
 LIST_UNSUBSCRIBE_MAILTO = env("LIST_UNSUBSCRIBE_MAILTO", default="")
 # DKIM signing is on when all three are set.
@@ -536,6 +558,9 @@ PRIVACY_TEXT_VERSION = "2026-12-01"
 # Sign-ups never confirmed (name, address, IP address, browser) are deleted after this many
 # days; at least the 7 days a confirmation link works (checked by subscribers.E001).
 PENDING_SIGNUP_RETENTION_DAYS = env.int("PENDING_SIGNUP_RETENTION_DAYS", default=30)
+# A welcome email (templates/subscribers/email/welcome*) after a confirmed sign-up, linking
+# the latest issue; off for an installation that would rather say nothing more.
+WELCOME_EMAIL_ENABLED = env.bool("WELCOME_EMAIL_ENABLED", default=True)
 # Requests for a one-time export or erasure link per subscriber ("count/period"): each one
 # mails the address, so a forwarded preference link must not become a way to flood it.
 PRIVACY_REQUEST_RATE_LIMIT = env("PRIVACY_REQUEST_RATE_LIMIT", default="3/h")

@@ -30,6 +30,7 @@ class ArticleInline(admin.StackedInline):
         "body",
         ("image", "image_alt", "image_credit"),
         ("cta_label", "cta_url"),
+        "channel",
     )
 
 
@@ -112,9 +113,9 @@ class IssueAdmin(admin.ModelAdmin):
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
     formfield_overrides = URL_FIELDS_ASSUME_HTTPS
-    list_display = ("heading", "issue", "position", "kicker")
+    list_display = ("heading", "issue", "position", "kicker", "channel")
     list_editable = ("position",)
-    list_filter = ("issue",)
+    list_filter = ("issue", "channel")
     list_select_related = ("issue",)
     ordering = ("issue", "position", "id")
     search_fields = ("heading", "lead")

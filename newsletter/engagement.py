@@ -15,7 +15,9 @@ an estimate, which is all an aggregate counter can be.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -27,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .content import absolute_url
-from .models import Article, ArticleDailyCount, EngagementKind, Issue
+from .models import Article, ArticleDailyCount, ArticleEngagementTotal, EngagementKind, Issue
 
 _SALT = "lansnytt.newsletter.link"
 
@@ -119,12 +121,18 @@ class ArticleEngagement:
 
 def issue_engagement(*, issue: Issue) -> list[ArticleEngagement]:
     """Clicks and views per article of the issue, in the order of the issue."""
-    totals: dict[tuple[int, str], int] = {
-        (row["article_id"], row["kind"]): row["total"]
-        for row in ArticleDailyCount.objects.filter(article__issue=issue)
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    for row in (
+        ArticleDailyCount.objects.filter(article__issue=issue)
         .values("article_id", "kind")
         .annotate(total=Sum("count"))
-    }
+    ):
+        totals[(row["article_id"], row["kind"])] += row["total"]
+    # The days the retention rule folded away (engagement_counts_fold).
+    for article_id, kind, count in ArticleEngagementTotal.objects.filter(
+        article__issue=issue
+    ).values_list("article_id", "kind", "count"):
+        totals[(article_id, kind)] += count
     return [
         ArticleEngagement(
             article=article,
@@ -133,3 +141,47 @@ def issue_engagement(*, issue: Issue) -> list[ArticleEngagement]:
         )
         for article in issue.articles.order_by("position", "id")
     ]
+
+
+def engagement_counts_stale(*, before: dt.date):
+    return ArticleDailyCount.objects.filter(day__lt=before)
+
+
+def engagement_counts_fold(*, before: dt.date, batch_size: int) -> int:
+    """Fold the daily counts of days before `before` into each article's kept total, in
+    batches; returns how many daily rows were folded.
+
+    Each batch locks its rows, adds them to the totals and deletes them in one transaction,
+    so a row is counted once whoever else folds at the same time (a locked row is skipped,
+    not waited for). Today's row, the one the counter updates, is never among them.
+    """
+    folded = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                engagement_counts_stale(before=before)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", "article_id", "kind", "count")[:batch_size]
+            )
+            if not rows:
+                return folded
+            sums: dict[tuple[int, str], int] = defaultdict(int)
+            for _pk, article_id, kind, count in rows:
+                sums[(article_id, kind)] += count
+            for (article_id, kind), count in sorted(sums.items()):
+                _total_add(article_id=article_id, kind=kind, count=count)
+            ArticleDailyCount.objects.filter(pk__in=[row[0] for row in rows]).delete()
+        folded += len(rows)
+
+
+def _total_add(*, article_id: int, kind: str, count: int) -> None:
+    totals = ArticleEngagementTotal.objects.filter(article_id=article_id, kind=kind)
+    if totals.update(count=F("count") + count):
+        return
+    try:
+        with transaction.atomic():
+            ArticleEngagementTotal.objects.create(article_id=article_id, kind=kind, count=count)
+    except IntegrityError:
+        # Another fold made the row a moment ago.
+        totals.update(count=F("count") + count)

@@ -92,6 +92,15 @@ class Issue(models.Model):
         return self.status == IssueStatus.PUBLISHED
 
 
+class ArticleChannel(models.TextChoices):
+    """Where an article is published; newsletter.selectors.articles_for_web / _for_email are
+    the one home of what each choice leaves out."""
+
+    BOTH = "both", _("Webb och e-post")
+    WEB_ONLY = "web", _("Endast webben")
+    EMAIL_ONLY = "email", _("Endast e-post")
+
+
 class Article(models.Model):
     issue = models.ForeignKey(
         Issue, verbose_name=_("nummer"), on_delete=models.CASCADE, related_name="articles"
@@ -112,6 +121,16 @@ class Article(models.Model):
     image_credit = models.CharField(_("fotograf/bildkälla"), max_length=200, blank=True)
     cta_label = models.CharField(_("länktext"), max_length=100, blank=True)
     cta_url = models.URLField(_("länk"), blank=True)
+    channel = models.CharField(
+        _("publiceras i"),
+        max_length=8,
+        choices=ArticleChannel.choices,
+        default=ArticleChannel.BOTH,
+        help_text=_(
+            "Endast e-post: syns inte i webbarkivet, flöden eller API:t. "
+            "Endast webben: följer inte med i e-postbrevet."
+        ),
+    )
     created_at = models.DateTimeField(_("skapad"), auto_now_add=True)
     updated_at = models.DateTimeField(_("ändrad"), auto_now=True)
 
@@ -303,3 +322,24 @@ class ArticleDailyCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} {self.day} {self.kind}: {self.count}"
+
+
+class ArticleEngagementTotal(models.Model):
+    """The clicks or views of an article on days whose daily rows were purged (gallrade):
+    issue_engagement adds these to the daily rows still kept, so the totals stay the same."""
+
+    article = models.ForeignKey(
+        Article, verbose_name=_("artikel"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("slag"), max_length=8, choices=EngagementKind.choices)
+    count = models.PositiveIntegerField(_("antal"), default=0)
+
+    class Meta:
+        verbose_name = _("summa för gallrade klick och visningar")
+        verbose_name_plural = _("summor för gallrade klick och visningar")
+        constraints = [
+            models.UniqueConstraint(fields=["article", "kind"], name="article_engagement_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {self.kind}: {self.count}"

@@ -22,9 +22,10 @@ from premailer import Premailer
 
 from . import personalisation
 from .colophon import colophon
-from .content import absolute_url, media_url
+from .content import absolute_url, markdown_to_safe_html, media_url
 from .engagement import tracked_link_make
-from .models import Article, Issue, IssueRendering
+from .models import Article, ArticleChannel, Issue, IssueRendering
+from .selectors import articles_for_email
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def issue_render(*, issue: Issue, language: str | None = None) -> RenderedIssue:
     language = language or issue.language
     if language not in dict(settings.LANGUAGES):
         raise ValueError(f"unknown language {language!r}")
-    articles = list(issue.articles.order_by("position", "id"))
+    articles = list(articles_for_email(issue=issue))
     version = issue_version(issue=issue, articles=articles)
     key = (issue.pk, language, version)
     if key in _memo:
@@ -123,7 +124,7 @@ def issue_version(*, issue: Issue, articles: list[Article]) -> str:
             [
                 article.pk, article.position, article.kicker, article.heading, article.slug,
                 article.lead, article.body, article.image.name, article.image_alt,
-                article.image_credit, article.cta_label, article.cta_url,
+                article.image_credit, article.cta_label, article.cta_url, article.channel,
             ]
             for article in articles
         ],
@@ -210,9 +211,15 @@ def _email_context(*, issue: Issue, articles: list[Article], language: str) -> d
                 "kicker": article.kicker,
                 "heading": article.heading,
                 "lead": article.lead,
-                "permalink": _article_link(
-                    issue, article, absolute_url(article.get_absolute_url())
-                ),
+                # An email-only article has no web page to read more on (it is a 404 there):
+                # its body goes in the email instead of the link.
+                "permalink": ""
+                if article.channel == ArticleChannel.EMAIL_ONLY
+                else _article_link(issue, article, absolute_url(article.get_absolute_url())),
+                "body_html": markdown_to_safe_html(article.body)
+                if article.channel == ArticleChannel.EMAIL_ONLY
+                else "",
+                "body_text": article.body if article.channel == ArticleChannel.EMAIL_ONLY else "",
                 "image_url": media_url(article.image.name) if article.image else "",
                 "image_alt": article.image_alt,
                 "image_credit": article.image_credit,

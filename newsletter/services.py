@@ -15,6 +15,7 @@ from webhooks.services import webhook_event_emit
 from .content import absolute_url
 from .models import Article, Issue, IssueStatus
 from .preflight import issue_preflight
+from .selectors import articles_for_web
 from .testsend import test_sender
 
 
@@ -75,7 +76,8 @@ def _issue_published_announce(*, issue: Issue) -> None:
             "published": published,
         },
     )
-    for article in issue.articles.order_by("position", "id"):
+    # Announced as published on the web: the email-only articles have no page to link to.
+    for article in articles_for_web(issue=issue):
         webhook_event_emit(
             event=WebhookEvent.ARTICLE_PUBLISHED,
             data={

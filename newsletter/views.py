@@ -36,7 +36,7 @@ def issue(request: HttpRequest, issue_slug: str) -> HttpResponse:
     denied = _unless_visible(request, found)
     if denied:
         return denied
-    articles = list(found.articles.order_by("position", "id"))
+    articles = list(selectors.articles_for_web(issue=found))
     return render(
         request,
         "newsletter/issue_detail.html",

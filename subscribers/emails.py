@@ -37,7 +37,14 @@ class MailDeferred(Exception):
     """The mail server could not take the message now (4xx, no connection); try again later."""
 
 
-def mail_send(*, to: str, language: str, template: str, context: dict[str, Any]) -> None:
+def mail_send(
+    *,
+    to: str,
+    language: str,
+    template: str,
+    context: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> None:
     """Send one transactional email from the subscribers/email/<template> triplet.
 
     Every text value is cleaned of control characters: a name or an address line is
@@ -58,7 +65,9 @@ def mail_send(*, to: str, language: str, template: str, context: dict[str, Any])
         subject = render_to_string(f"subscribers/email/{template}_subject.txt", context)
         text = render_to_string(f"subscribers/email/{template}.txt", context)
         html = render_to_string(f"subscribers/email/{template}.html", context)
-    message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=[to])
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=text, to=[to], headers=headers
+    )
     message.attach_alternative(html, "text/html")
     _deliver(message)
 
@@ -79,7 +88,12 @@ def _deliver(message: EmailMultiAlternatives) -> None:
 
 
 def subscriber_mail_send(
-    *, subscriber: Subscriber, template: str, context: dict, language: str | None = None
+    *,
+    subscriber: Subscriber,
+    template: str,
+    context: dict,
+    language: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Send a triplet to the subscriber's address, in `language` when given (the one the
     person just chose), else in the subscriber's."""
@@ -88,6 +102,7 @@ def subscriber_mail_send(
         language=language or subscriber.language,
         template=template,
         context={"subscriber": subscriber, "name": subscriber.name, **context},
+        headers=headers,
     )
 
 

@@ -34,7 +34,11 @@ from .models import (
     SuppressionReason,
 )
 from .suppressions import person_actor, suppression_ensure, suppressions_lift
-from .tasks import preferences_changed_mail_send_task, signup_mail_send_task
+from .tasks import (
+    preferences_changed_mail_send_task,
+    signup_mail_send_task,
+    welcome_mail_send_task,
+)
 from .tokens import PREFERENCES, token_make, unsubscribe_url
 from .validation import email_normalise
 
@@ -189,7 +193,7 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
         lifted = suppressions_lift(
             email=subscriber.email, reasons=_LIFTED_BY_OPT_IN, actor=person_actor(origin)
         )
-        consent_event_log(
+        confirmed = consent_event_log(
             subscriber=subscriber,
             action=ConsentAction.CONFIRM,
             source=ConsentSource.EMAIL,
@@ -197,6 +201,9 @@ def subscriber_confirm(*, subscriber: Subscriber, origin: RequestOrigin) -> bool
             privacy_text_version=(subscribe_event.privacy_text_version if subscribe_event else ""),
             detail={"status_before": status_before, "suppression_lifted": lifted},
         )
+        if settings.WELCOME_EMAIL_ENABLED:
+            # Only the call that activated the subscriber gets here: one welcome per sign-up.
+            transaction.on_commit(lambda: welcome_mail_send_task.delay(confirmed.pk))
     return True
 
 

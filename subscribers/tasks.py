@@ -40,6 +40,13 @@ def preferences_changed_mail_send_task(self, consent_event_id: int) -> None:
 
 
 @shared_task(bind=True)
+def welcome_mail_send_task(self, consent_event_id: int) -> None:
+    from .welcome import welcome_mail_send
+
+    _mail_with_retries(self, welcome_mail_send, consent_event_id=consent_event_id)
+
+
+@shared_task(bind=True)
 def privacy_link_mail_send_task(self, privacy_request_id: int) -> None:
     from .emails import privacy_link_mail_send
 

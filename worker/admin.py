@@ -27,6 +27,7 @@ from .services import (
     dispatch_resume,
     dispatch_segments_choose,
     dispatch_start,
+    issue_deliveries_kept_check,
 )
 
 CONTROLS = {
@@ -69,6 +70,8 @@ class DispatchCreateForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         dispatch_segments_choose([segment.slug for segment in cleaned.get("segments") or []])
+        if cleaned.get("issue") is not None:
+            issue_deliveries_kept_check(cleaned["issue"])
         return cleaned
 
 
@@ -183,18 +186,17 @@ class DispatchAdmin(admin.ModelAdmin):
         if not request.user.has_perm("worker.send_dispatch"):
             raise PermissionDenied
         service, done = CONTROLS[action]
-        if action == "resend":
-            # A second round mails people again: its own confirmation, naming how many.
-            preview = resend_preview(dispatch=dispatch)
-            if request.POST.get("_confirmed_version") != preview.version:
-                return self._confirmation(
-                    request,
-                    preview=preview,
-                    changed="_confirmed_version" in request.POST,
-                    action=request.path,
-                )
         try:
             if action == "resend":
+                # A second round mails people again: its own confirmation, naming how many.
+                preview = resend_preview(dispatch=dispatch)
+                if request.POST.get("_confirmed_version") != preview.version:
+                    return self._confirmation(
+                        request,
+                        preview=preview,
+                        changed="_confirmed_version" in request.POST,
+                        action=request.path,
+                    )
                 result = dispatch_resend(dispatch=dispatch, created_by=request.user)
             else:
                 result = service(dispatch=dispatch, actor=request.user)

@@ -58,3 +58,29 @@ def bounce_settings_check(app_configs, **kwargs):
             )
         )
     return errors
+
+
+RETENTION_SETTINGS = (
+    "RETENTION_DELIVERY_DAYS",
+    "RETENTION_BOUNCE_MESSAGE_DAYS",
+    "RETENTION_ENGAGEMENT_DAYS",
+    "RETENTION_BATCH_SIZE",
+)
+
+
+@register(Tags.compatibility)
+def retention_settings_check(app_configs, **kwargs):
+    # 0 would purge the deliveries of a dispatch the moment it ends (and refuse its resend),
+    # a negative number rows from the future: both are mistakes, not a retention rule.
+    from django.conf import settings
+    from django.core.checks import Error
+
+    return [
+        Error(
+            f"{name} is {getattr(settings, name)}; it must be a positive number.",
+            hint="Unset it for the default (see the README's settings table).",
+            id="worker.E006",
+        )
+        for name in RETENTION_SETTINGS
+        if getattr(settings, name) <= 0
+    ]

@@ -81,6 +81,9 @@ class Dispatch(models.Model):
     started_at = models.DateTimeField(_("startat"), null=True, blank=True)
     finished_at = models.DateTimeField(_("avslutat"), null=True, blank=True)
     planned_count = models.PositiveIntegerField(_("planerade mottagare"), default=0)
+    # Set when the retention rule (worker/retention.py) took the delivery rows away; from
+    # then on the dispatch's numbers are read from its DispatchTotals row.
+    deliveries_purged_at = models.DateTimeField(_("leveranser gallrade"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("utskick")
@@ -235,3 +238,65 @@ class KeptBounceMessage(models.Model):
 
     def __str__(self) -> str:
         return self.subject or self.get_reason_display()
+
+
+class DispatchTotals(models.Model):
+    """What a dispatch came to, kept when its delivery rows were purged (gallrade).
+
+    Written once, in the transaction that marks the dispatch purged, from the rows
+    themselves: every number the reports and the admin showed (worker.reports,
+    worker.selectors) is here, as counts and nothing that names a person. `hours` is the
+    time table, {ISO hour: {outcome: n}}; `segments` the per-segment counts by segment id as
+    the segments' members were at the purge (per segment always uses membership at the time
+    it is read, and after the purge there is nothing left to read it from).
+    """
+
+    dispatch = models.OneToOneField(
+        Dispatch,
+        verbose_name=_("utskick"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="totals",
+    )
+    deliveries = models.PositiveIntegerField(_("leveranser"), default=0)
+    queued = models.PositiveIntegerField(default=0)
+    sending = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    bounced = models.PositiveIntegerField(default=0)
+    complained = models.PositiveIntegerField(default=0)
+    hours = models.JSONField(default=dict, blank=True)
+    segments = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("sparat"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("summor för gallrat utskick")
+        verbose_name_plural = _("summor för gallrade utskick")
+
+    def __str__(self) -> str:
+        return str(self.dispatch_id)
+
+
+class IssueReachTotals(models.Model):
+    """Who an issue reached by email (worker.reports.issue_email_reach), kept when its
+    deliveries were purged: the number of people and which organisations, no one by name."""
+
+    issue = models.OneToOneField(
+        "newsletter.Issue",
+        verbose_name=_("nummer"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    people = models.PositiveIntegerField(default=0)
+    organisation_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(_("sparat"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("räckvidd för gallrat nummer")
+        verbose_name_plural = _("räckvidd för gallrade nummer")
+
+    def __str__(self) -> str:
+        return str(self.issue_id)

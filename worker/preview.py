@@ -13,12 +13,13 @@ from django.db.models import Exists, OuterRef, Q
 
 from newsletter.models import Issue
 from newsletter.rendering import issue_version
+from newsletter.selectors import articles_for_email
 from subscribers.mailable import mailable_q, suppressed
 from subscribers.models import Segment
 from subscribers.selectors import segment_members, segments_with_rules
 
 from .models import Delivery, DeliveryStatus, Dispatch
-from .services import dispatch_segments_choose
+from .services import dispatch_segments_choose, issue_deliveries_kept_check
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,11 @@ def _segments(segment_slugs: list[str]) -> tuple[list[Segment], bool]:
 def dispatch_preview(
     *, issue: Issue, segment_slugs: list[str], round: int = 0, all_segments: bool | None = None
 ) -> DispatchPreview:
-    """The counts for a dispatch of `issue` to the segments (none named: all of them)."""
+    """The counts for a dispatch of `issue` to the segments (none named: all of them).
+
+    Refused (ValidationError) for an issue whose deliveries were purged: the counts of who
+    already has it would be wrong."""
+    issue_deliveries_kept_check(issue)
     segments, every = _segments(segment_slugs)
     if all_segments is not None:
         every = all_segments
@@ -127,7 +132,7 @@ def dispatch_preview(
         )
         for segment in segments
     ]
-    articles = list(issue.articles.order_by("position", "id"))
+    articles = list(articles_for_email(issue=issue))
     return DispatchPreview(
         issue=issue,
         subject=issue.subject,

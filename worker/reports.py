@@ -7,6 +7,12 @@ dispatches (subscribers.tokens), so an unsubscribe counts against the issue that
 Links mailed before dispatches were named in them cannot be attributed and are not counted.
 
 Per segment uses today's membership: deliveries do not record why a person was planned.
+
+A dispatch whose delivery rows were purged by the retention rule (worker/retention.py) is
+read from its DispatchTotals row instead, written from the rows by `dispatch_totals_count`
+below: the same counts, so a report shows the same numbers before and after the purge (per
+segment: membership as it was at the purge). Unsubscribes are consent events, never purged,
+and are read as before.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from newsletter.models import Issue
 from subscribers.models import ConsentAction, ConsentEvent, Segment, Subscriber
 from subscribers.selectors import segments_membership_q, segments_with_rules
 
-from .models import Delivery, DeliveryStatus, Dispatch
+from .models import Delivery, DeliveryStatus, Dispatch, DispatchTotals, IssueReachTotals
 
 OUTCOMES = ("sent", "failed", "bounced", "complained", "unsubscribed")
 # Up to this many hours between the first and the last event the time table is per hour.
@@ -45,6 +51,13 @@ class Outcomes:
 
     def as_tuple(self) -> tuple[int, ...]:
         return tuple(getattr(self, name) for name in OUTCOMES)
+
+    def __add__(self, other: Outcomes) -> Outcomes:
+        return Outcomes(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
+
+
+# The outcomes a DispatchTotals row keeps (unsubscribes are consent events, never purged).
+KEPT_OUTCOMES = ("sent", "failed", "bounced", "complained")
 
 
 @dataclass(frozen=True)
@@ -85,14 +98,81 @@ def _unsubscribes(dispatch_ids: list[int]) -> QuerySet[ConsentEvent]:
     )
 
 
-def _outcomes(deliveries: QuerySet[Delivery], unsubscribes: QuerySet[ConsentEvent]) -> Outcomes:
-    counts = deliveries.aggregate(
+def _delivery_counts(deliveries: QuerySet[Delivery]) -> dict[str, int]:
+    return deliveries.aggregate(
         sent=Count("id", filter=Q(status=DeliveryStatus.SENT)),
         failed=Count("id", filter=Q(status=DeliveryStatus.FAILED)),
         bounced=Count("id", filter=Q(bounced_at__isnull=False)),
         complained=Count("id", filter=Q(complained_at__isnull=False)),
     )
-    return Outcomes(**counts, unsubscribed=unsubscribes.count())
+
+
+def _outcomes(deliveries: QuerySet[Delivery], unsubscribes: QuerySet[ConsentEvent]) -> Outcomes:
+    return Outcomes(**_delivery_counts(deliveries), unsubscribed=unsubscribes.count())
+
+
+def _kept_outcomes(counts: dict) -> Outcomes:
+    return Outcomes(**{name: int(counts.get(name, 0)) for name in KEPT_OUTCOMES})
+
+
+def _delivery_series(deliveries: QuerySet[Delivery]) -> dict[str, dict[dt.datetime, int]]:
+    return {
+        "sent": _per_hour(deliveries.filter(status=DeliveryStatus.SENT), "sent_at"),
+        "failed": _per_hour(deliveries.filter(status=DeliveryStatus.FAILED), "finished_at"),
+        "bounced": _per_hour(deliveries, "bounced_at"),
+        "complained": _per_hour(deliveries, "complained_at"),
+    }
+
+
+def dispatch_totals_count(*, dispatch: Dispatch, segments: Iterable[Segment]) -> dict:
+    """The fields of the DispatchTotals row that keeps what the dispatch's deliveries came to
+    (status counts for the progress, outcomes per hour and per segment for the reports)."""
+    deliveries = Delivery.objects.filter(dispatch_id=dispatch.pk)
+    by_status = dict(
+        deliveries.order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    hours: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, per_hour in _delivery_series(deliveries).items():
+        for hour, n in per_hour.items():
+            hours[hour.isoformat()][name] = n
+    per_segment = {}
+    for segment in segments:
+        members = Subscriber.objects.filter(segments_membership_q([segment])).values("pk")
+        counts = _delivery_counts(deliveries.filter(subscriber_id__in=members))
+        if any(counts.values()):
+            per_segment[str(segment.pk)] = counts
+    counts = _delivery_counts(deliveries)
+    return {
+        "deliveries": sum(by_status.values()),
+        **{status.value: by_status.get(status.value, 0) for status in DeliveryStatus},
+        "bounced": counts["bounced"],
+        "complained": counts["complained"],
+        "hours": dict(hours),
+        "segments": per_segment,
+    }
+
+
+@dataclass(frozen=True)
+class _Split:
+    """The dispatches still read from their delivery rows, and the kept totals of the rest."""
+
+    live_ids: list[int]
+    kept: list[DispatchTotals]
+
+
+def _split(dispatch_ids: list[int]) -> _Split:
+    purged = set(
+        Dispatch.objects.filter(
+            pk__in=dispatch_ids, deliveries_purged_at__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    return _Split(
+        live_ids=[pk for pk in dispatch_ids if pk not in purged],
+        kept=list(DispatchTotals.objects.filter(dispatch_id__in=purged)),
+    )
 
 
 def _per_hour(queryset: QuerySet, timestamp: str) -> dict[dt.datetime, int]:
@@ -107,15 +187,16 @@ def _per_hour(queryset: QuerySet, timestamp: str) -> dict[dt.datetime, int]:
     }
 
 
-def _periods(dispatch_ids: list[int]) -> list[PeriodRow]:
-    deliveries = _deliveries(dispatch_ids)
+def _periods(dispatch_ids: list[int], split: _Split) -> list[PeriodRow]:
     series = {
-        "sent": _per_hour(deliveries.filter(status=DeliveryStatus.SENT), "sent_at"),
-        "failed": _per_hour(deliveries.filter(status=DeliveryStatus.FAILED), "finished_at"),
-        "bounced": _per_hour(deliveries, "bounced_at"),
-        "complained": _per_hour(deliveries, "complained_at"),
+        **_delivery_series(_deliveries(split.live_ids)),
         "unsubscribed": _per_hour(_unsubscribes(dispatch_ids), "created_at"),
     }
+    for kept in split.kept:
+        for hour, counts in kept.hours.items():
+            moment = dt.datetime.fromisoformat(hour)
+            for name, n in counts.items():
+                series[name][moment] = series[name].get(moment, 0) + n
     hours = sorted(set().union(*series.values()))
     if not hours:
         return []
@@ -162,19 +243,19 @@ def _gaps_filled(starts: list[dt.datetime], *, hourly: bool, zone: ZoneInfo) -> 
     ]
 
 
-def _segment_rows(dispatch_ids: list[int], segments: Iterable[Segment]) -> list[SegmentRow]:
+def _segment_rows(
+    dispatch_ids: list[int], split: _Split, segments: Iterable[Segment]
+) -> list[SegmentRow]:
     rows = []
     for segment in segments:
         members = Subscriber.objects.filter(segments_membership_q([segment])).values("pk")
-        rows.append(
-            SegmentRow(
-                segment=segment,
-                outcomes=_outcomes(
-                    _deliveries(dispatch_ids).filter(subscriber_id__in=members),
-                    _unsubscribes(dispatch_ids).filter(subscriber_id__in=members),
-                ),
-            )
+        outcomes = _outcomes(
+            _deliveries(split.live_ids).filter(subscriber_id__in=members),
+            _unsubscribes(dispatch_ids).filter(subscriber_id__in=members),
         )
+        for kept in split.kept:
+            outcomes += _kept_outcomes(kept.segments.get(str(segment.pk), {}))
+        rows.append(SegmentRow(segment=segment, outcomes=outcomes))
     return rows
 
 
@@ -187,12 +268,16 @@ def _report(dispatches: list[Dispatch]) -> DeliveryReport:
             break
         slugs.update(segment.slug for segment in dispatch.segments.all())
     segments = segments_with_rules(slugs).order_by("name")
+    split = _split(dispatch_ids)
+    totals = _outcomes(_deliveries(split.live_ids), _unsubscribes(dispatch_ids))
+    for kept in split.kept:
+        totals += Outcomes(**{name: getattr(kept, name) for name in KEPT_OUTCOMES})
     return DeliveryReport(
         dispatch_ids=dispatch_ids,
-        planned=_deliveries(dispatch_ids).count(),
-        totals=_outcomes(_deliveries(dispatch_ids), _unsubscribes(dispatch_ids)),
-        periods=_periods(dispatch_ids),
-        segments=_segment_rows(dispatch_ids, segments),
+        planned=_deliveries(split.live_ids).count() + sum(kept.deliveries for kept in split.kept),
+        totals=totals,
+        periods=_periods(dispatch_ids, split),
+        segments=_segment_rows(dispatch_ids, split, segments),
     )
 
 
@@ -213,7 +298,18 @@ class EmailReach:
 
 
 def issue_email_reach(*, issue: Issue) -> EmailReach:
-    """Who the issue reached by email: each person counted once, however many rounds."""
+    """Who the issue reached by email: each person counted once, however many rounds.
+
+    An issue's deliveries are purged all at once (worker/retention.py), and its reach is kept
+    with them."""
+    kept = IssueReachTotals.objects.filter(issue_id=issue.pk).first()
+    if kept is not None:
+        return EmailReach(people=kept.people, organisation_ids=frozenset(kept.organisation_ids))
+    return issue_email_reach_count(issue=issue)
+
+
+def issue_email_reach_count(*, issue: Issue) -> EmailReach:
+    """The reach counted from the delivery rows (what IssueReachTotals keeps)."""
     sent = Delivery.objects.filter(issue_id=issue.pk, status=DeliveryStatus.SENT)
     known = sent.filter(subscriber_id__isnull=False)
     # The delivery of an erased person keeps no subscriber: each such row is one person.

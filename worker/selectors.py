@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import DISPATCH_FINAL_STATUSES, Delivery, DeliveryStatus, Dispatch, DispatchStatus
+from .models import (
+    DISPATCH_FINAL_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    Dispatch,
+    DispatchStatus,
+    DispatchTotals,
+)
 
 # The rate is measured over the last minute: long enough to smooth out batch boundaries and
 # the recorder's group commits, short enough that a slowdown shows within a minute.
@@ -91,13 +98,18 @@ def dispatch_progress(
     """
     if dispatch is None:
         dispatch = Dispatch.objects.get(pk=dispatch_id)
-    counts = dict(
-        Delivery.objects.filter(dispatch=dispatch)
-        .order_by()
-        .values_list("status")
-        .annotate(total=Count("id"))
-        .values_list("status", "total")
-    )
+    if dispatch.deliveries_purged_at is not None:
+        # The rows are gone (worker/retention.py); what they came to was kept.
+        kept = DispatchTotals.objects.get(dispatch_id=dispatch.pk)
+        counts = {status.value: getattr(kept, status.value) for status in DeliveryStatus}
+    else:
+        counts = dict(
+            Delivery.objects.filter(dispatch=dispatch)
+            .order_by()
+            .values_list("status")
+            .annotate(total=Count("id"))
+            .values_list("status", "total")
+        )
     by_status = {status.value: counts.get(status.value, 0) for status in DeliveryStatus}
     now = timezone.now()
     rate = eta = elapsed = None

@@ -135,6 +135,24 @@ def _issue_sendable_check(issue: Issue) -> None:
             _("%(issue)s är ett utkast: markera numret som klart innan det skickas.")
             % {"issue": issue}
         )
+    issue_deliveries_kept_check(issue)
+
+
+def issue_deliveries_kept_check(issue: Issue) -> None:
+    """Refuse a dispatch of an issue whose deliveries the retention rule purged.
+
+    Who already got an issue is known from its delivery rows (planning skips them, a
+    resend's preview counts them); after the purge a new dispatch or a resend would mail
+    everyone again. Asked by the services, the admin's form and the previews."""
+    if Dispatch.objects.filter(issue_id=issue.pk, deliveries_purged_at__isnull=False).exists():
+        raise ValidationError(
+            _(
+                "Leveranserna av %(issue)s har gallrats, så det går inte längre att se vem som "
+                "redan har fått numret: ett nytt utskick eller omutskick skulle skicka det till "
+                "alla igen. Skicka ett testutskick, eller gör ett nytt nummer."
+            )
+            % {"issue": issue}
+        )
 
 
 @transaction.atomic
@@ -151,6 +169,9 @@ def _dispatch_start(*, dispatch: Dispatch, actor) -> Dispatch:
         raise DispatchStateError(
             _("Utskicket kan inte startas när det har status %s.") % locked.get_status_display()
         )
+    # The issue's lock orders this start against a retention purge of the issue
+    # (worker.retention.issue_deliveries_seal): one of them sees the other's outcome.
+    Issue.objects.select_for_update(no_key=True).filter(pk=locked.issue_id).first()
     _issue_sendable_check(locked.issue)
     if locked.planned_at is None:
         dispatch_plan(dispatch=locked)

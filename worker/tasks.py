@@ -43,3 +43,10 @@ def bounce_mailbox_poll_task() -> None:
     if result.left:
         # A flood is read in bounded polls, one after the other, not in one endless task.
         bounce_mailbox_poll_task.apply_async(countdown=1)
+
+
+@shared_task
+def records_purge_task() -> None:
+    from .retention import records_purge
+
+    records_purge()

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from ..colophon import colophon
 from ..content import absolute_url
 from ..models import Issue, IssueEdition
+from ..selectors import articles_for_web
 from .pdf import PDF_VARIANT, edition_filename, issue_edition
 
 METADATA_SCHEMA = "lansnytt-legal-deposit/1"
@@ -86,7 +87,7 @@ def legal_deposit_metadata(*, issue: Issue, edition: IssueEdition) -> dict:
         },
         "contents": [
             {"kicker": article.kicker or None, "heading": article.heading}
-            for article in issue.articles.order_by("position", "id")
+            for article in articles_for_web(issue=issue)
         ],
         "content_version": edition.version,
         "exported_at": timezone.now().isoformat(timespec="seconds"),

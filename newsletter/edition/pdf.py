@@ -29,6 +29,7 @@ from ..colophon import colophon
 from ..content import absolute_url, markdown_to_safe_html, media_url
 from ..models import Article, Issue, IssueEdition
 from ..rendering import issue_version
+from ..selectors import articles_for_web
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def issue_edition(*, issue: Issue) -> IssueEdition:
     print pages for staff. Two requests for a version that does not exist yet wait for each
     other on the issue's row, so WeasyPrint runs once and both get the one stored file.
     """
-    articles = list(issue.articles.order_by("position", "id"))
+    # The edition is published beside the web issue: what the web shows, not the email.
+    articles = list(articles_for_web(issue=issue))
     version = edition_version(issue=issue, articles=articles)
     found = IssueEdition.objects.filter(issue_id=issue.pk, version=version).first()
     if found is not None:

@@ -103,6 +103,24 @@ def _stale_signup(tmp_path) -> list[str]:
     return []
 
 
+def _old_dispatch(tmp_path) -> list[str]:
+    from worker.models import Delivery, DeliveryStatus
+
+    dispatch = _dispatch("done")
+    long_ago = timezone.now() - timedelta(days=400)
+    type(dispatch).objects.filter(pk=dispatch.pk).update(finished_at=long_ago)
+    reader = subscriber_make(email="karin.lind@example.se")
+    Delivery.objects.create(
+        dispatch=dispatch,
+        issue=dispatch.issue,
+        subscriber=reader,
+        email=reader.email,
+        status=DeliveryStatus.SENT,
+        sent_at=long_ago,
+    )
+    return []
+
+
 def _print_export(tmp_path) -> list[str]:
     issue = print_scenario_make()["issue"]
     output = tmp_path / "tryck.csv"
@@ -123,6 +141,8 @@ COMMANDS: dict[str, Command] = {
     "export_print": Command(records=AuditAction.PRINT_EXPORT, arrange=_print_export),
     "process_bounces": Command(records=AuditAction.SUPPRESSION_ADD, arrange=_bounce),
     "purge_pending_signups": Command(records=AuditAction.ERASURE, arrange=_stale_signup),
+    # One entry per run with its counts (also a run that found nothing: the rule was applied).
+    "purge_records": Command(records=AuditAction.RETENTION_PURGE, arrange=_old_dispatch),
     # The sweep itself hands rows of crashed workers back: the rows' own state, no decision
     # of anyone's and up to every 10 s, so not in the trail; the scheduled start it does is.
     "deliveries_sweep": Command(records=AuditAction.DISPATCH_START, arrange=_due_scheduled),

@@ -82,7 +82,9 @@ def test_it_walks_subscribe_confirm_preferences_and_unsubscribe(
     page.get_by_role("button", name="Skicka en länk för att ladda ner mina uppgifter").click()
     page.get_by_text("Vi har skickat en länk för att ladda ner dina uppgifter").wait_for()
     _check_page(page, artefacts_dir, "8-privacy-link-sent")
-    _confirmation, link_mail = smtp_server.wait_for_messages(2)
+    # The confirmation, the welcome after confirming, then the one-time link.
+    _confirmation, welcome, link_mail = smtp_server.wait_for_messages(3)
+    assert welcome["Subject"] == "Välkommen till Länsnytt"
     text = link_mail.get_body(preferencelist=("plain",)).get_content()
     page.goto(re.search(r"http://\S+/mina-uppgifter/\S+/", text).group(0))
     _check_page(page, artefacts_dir, "9-download")

@@ -16,16 +16,14 @@ import imaplib
 import logging
 import re
 import ssl
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 
 from subscribers.models import ConsentSource
 
+from ..locks import single_run_lock
 from .intake import KEPT, bounce_message_process
 
 logger = logging.getLogger(__name__)
@@ -75,29 +73,10 @@ class MailboxAddress:
         )
 
 
-@contextlib.contextmanager
-def _poll_lock() -> Iterator[bool]:
-    """True when this process holds the one poller's lock (Redis, or the cache without it)."""
+def _poll_lock():
+    """True when this process holds the one poller's lock."""
     timeout = int(max(settings.BOUNCE_MAILBOX_POLL_SECONDS * 2, 900))
-    if settings.REDIS_URL:
-        import redis
-
-        lock = redis.Redis.from_url(settings.REDIS_URL).lock(_LOCK_NAME, timeout=timeout)
-        held = lock.acquire(blocking=False)
-        try:
-            yield held
-        finally:
-            if held:
-                with contextlib.suppress(redis.exceptions.LockError):
-                    lock.release()
-        return
-    token = uuid.uuid4().hex
-    held = cache.add(_LOCK_NAME, token, timeout)
-    try:
-        yield held
-    finally:
-        if held and cache.get(_LOCK_NAME) == token:
-            cache.delete(_LOCK_NAME)
+    return single_run_lock(_LOCK_NAME, timeout=timeout)
 
 
 def _quoted(folder: str) -> str:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from subscribers.bounce_policy import COMPLAINT, HARD, SOFT, UNSUBSCRIBE, Feedback, feedback_apply
 
 from ..message import AddressNotSendable, smtp_address
-from ..models import Delivery, DeliveryStatus
+from ..models import Delivery, DeliveryStatus, Dispatch
 from ..verp import VerpTokenInvalid, delivery_token_read
 from .reports import Report
 
@@ -109,6 +109,18 @@ def report_apply(report: Report, *, source: str, provider: str = "") -> Outcome:
     delivery, how = delivery_match(report)
     if delivery is None:
         return Outcome(IGNORED, how)
+    # A delivery whose dispatch the retention rule purged is counted in its kept totals
+    # (worker.retention); the dispatch's lock orders this against the purge, so a bounce is
+    # either in the totals or ignored, never lost between them.
+    purged = (
+        Dispatch.objects.select_for_update(no_key=True)
+        .values_list("deliveries_purged_at", flat=True)
+        .get(pk=delivery.dispatch_id)
+    )
+    if purged is not None:
+        return Outcome(
+            IGNORED, f"ignored: the deliveries of dispatch {delivery.dispatch_id} were purged"
+        )
     now = timezone.now()
     reason = f"{report.status} {report.diagnostic}".strip()
     if report.kind == HARD:

@@ -66,7 +66,10 @@ class Command(BaseCommand):
             raise CommandError(f"Inget utskick med id {words[0]}.")
         if words[1] == "resend":
             # A second round mails people again: say how many, and send only when confirmed.
-            preview = resend_preview(dispatch=dispatch)
+            try:
+                preview = resend_preview(dispatch=dispatch)
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from error
             for line in preview.lines():
                 self.stdout.write(line)
             if not options["yes"]:
