@@ -126,3 +126,21 @@ def test_it_says_the_language_of_an_issue_in_english(settings, tmp_path):
     pdf = pikepdf.open(io.BytesIO(bytes(edition.pdf)))
     assert str(pdf.Root.Lang) == "en"
     assert "No. 1 · 2018" in pdf_text(bytes(edition.pdf))
+
+
+def test_it_leaves_out_an_email_only_article_and_keeps_a_web_only_one(settings, tmp_path):
+    from newsletter.models import ArticleChannel
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    issue = demo_issue_ensure()
+    first, second = list(issue.articles.order_by("position"))[:2]
+    first.channel = ArticleChannel.EMAIL_ONLY
+    first.save()
+    second.channel = ArticleChannel.WEB_ONLY
+    second.save()
+
+    pdf = pikepdf.open(io.BytesIO(bytes(issue_edition(issue=issue).pdf)))
+
+    titles = outline_titles(pdf)
+    assert first.heading not in titles
+    assert second.heading in titles
