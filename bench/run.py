@@ -535,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     summary_compute(results)
     path = results_write(results, options.results_dir)
     print(table_format(results))
-    print(f"\n(total {results['total_seconds']:.0f} s; figures in {path.relative_to(REPO_DIR)})")
+    shown = path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path
+    print(f"\n(total {results['total_seconds']:.0f} s; figures in {shown})")
     return 0
 
 
