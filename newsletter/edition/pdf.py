@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import weasyprint
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.template.loader import get_template
 from django.utils import translation
 
@@ -88,7 +88,7 @@ def issue_edition(*, issue: Issue) -> IssueEdition:
 
     Whoever shows it decides who may see it: the archive only for published issues, the
     print pages for staff. Two requests for a version that does not exist yet wait for each
-    other on the issue's row, so WeasyPrint runs once and both get the one stored file.
+    other on the issue's edition lock, so WeasyPrint runs once and both get the one file.
     """
     # The edition is published beside the web issue: what the web shows, not the email.
     articles = list(articles_for_web(issue=issue))
@@ -97,9 +97,7 @@ def issue_edition(*, issue: Issue) -> IssueEdition:
     if found is not None:
         return found
     with transaction.atomic():
-        # The lock is held while WeasyPrint works (about a second): an editor saving the
-        # issue meanwhile waits that long, and the next request sees the new version.
-        Issue.objects.select_for_update().filter(pk=issue.pk).first()
+        _edition_lock(issue.pk)
         found = IssueEdition.objects.filter(issue_id=issue.pk, version=version).first()
         if found is not None:
             return found
@@ -123,6 +121,22 @@ def issue_edition(*, issue: Issue) -> IssueEdition:
         IssueEdition.objects.filter(issue_id=issue.pk).exclude(pk=edition.pk).delete()
     logger.info("PDF edition of %s: %d pages in %.2f s", issue, pages, edition.render_seconds)
     return edition
+
+
+# The namespace of the edition's advisory locks (the first key of pg_advisory_xact_lock).
+_LOCK_NAMESPACE = 0x1E5A
+
+
+def _edition_lock(issue_id: int) -> None:
+    """One generation per issue at a time, held until the transaction ends.
+
+    An advisory lock rather than a lock on the issue's row: WeasyPrint takes seconds for a
+    long issue, and an editor saving the issue meanwhile must not wait for it (the save makes
+    a new version, which the next request generates). SQLite has one writer at a time anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, issue_id])
 
 
 def edition_html(*, issue: Issue, articles: list[Article]) -> str:
