@@ -8,3 +8,6 @@ class NewsletterConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the app's system checks)
+        from .signals import signals_connect
+
+        signals_connect()

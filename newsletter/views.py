@@ -42,6 +42,7 @@ def issue(request: HttpRequest, issue_slug: str) -> HttpResponse:
             "articles": articles,
             "canonical_url": absolute_url(found.get_absolute_url()),
             "cover_url": media_url(found.cover_image.name) if found.cover_image else "",
+            "corrections": list(found.corrections.order_by("created_at", "id")),
         },
     )
 

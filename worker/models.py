@@ -81,6 +81,10 @@ class Dispatch(models.Model):
     started_at = models.DateTimeField(_("startat"), null=True, blank=True)
     finished_at = models.DateTimeField(_("avslutat"), null=True, blank=True)
     planned_count = models.PositiveIntegerField(_("planerade mottagare"), default=0)
+    # Frozen at start (worker.services._dispatch_start): every batch sends this rendering
+    # version of the issue, whatever happens to the issue afterwards. Empty for dispatches
+    # from before frozen sends, which send the current rendering.
+    rendering_version = models.CharField(_("renderad version"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("utskick")
