@@ -73,7 +73,7 @@ class IssueForm(CorrectionForm):
 
     class Meta:
         model = Issue
-        fields = "__all__"
+        fields = ()  # the admin names them (fieldsets)
 
 
 class ArticleForm(CorrectionForm):
@@ -81,7 +81,7 @@ class ArticleForm(CorrectionForm):
 
     class Meta:
         model = Article
-        fields = "__all__"
+        fields = ()  # the admin names them (fieldsets)
 
 
 class ArticleFormSet(BaseInlineFormSet):

@@ -143,7 +143,9 @@ def reference_data_ensure() -> None:
         role_groups_sync()
 
 
-def sendable_issue_make(*, slug: str = "2018-1", title: str = "Länsnytt 2018:1", **fields) -> Issue:
+def sendable_issue_make(
+    *, slug: str = "2018-1", title: str = "Länsnytt 2018:1", approved: bool = True, **fields
+) -> Issue:
     """A ready issue with three short articles, as the sending tests want it."""
     from newsletter.models import IssueStatus
 
@@ -163,4 +165,8 @@ def sendable_issue_make(*, slug: str = "2018-1", title: str = "Länsnytt 2018:1"
         Article.objects.create(
             issue=issue, position=position, heading=heading, slug=f"artikel-{position}"
         )
+    if approved and issue.status != IssueStatus.DRAFT:
+        from tests.dispatching import issue_approved
+
+        issue_approved(issue)
     return issue
