@@ -22,6 +22,7 @@ from .selectors import dispatch_progress
 from .services import (
     dispatch_cancel,
     dispatch_create,
+    issue_dispatch_check,
     dispatch_pause,
     dispatch_resend,
     dispatch_resume,
@@ -69,6 +70,10 @@ class DispatchCreateForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         dispatch_segments_choose([segment.slug for segment in cleaned.get("segments") or []])
+        if cleaned.get("issue") is not None:
+            # A draft, or an issue no second editor approved as it is now, is refused here,
+            # before the confirmation page, with the service's own words.
+            issue_dispatch_check(cleaned["issue"])
         return cleaned
 
 
@@ -140,6 +145,8 @@ class DispatchAdmin(admin.ModelAdmin):
                 segment_slugs=[segment.slug for segment in form.cleaned_data["segments"]],
                 created_by=request.user,
                 scheduled_at=form.cleaned_data.get("scheduled_at"),
+                # What the confirmation page showed (add_view checked it): frozen as shown.
+                version=request.POST.get("_confirmed_version", ""),
             )
         except ValidationError as error:
             raise PermissionDenied(" ".join(error.messages)) from error

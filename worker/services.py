@@ -66,7 +66,7 @@ def dispatch_create(
     confirmation page): when the issue is another version by now, nothing is created.
     """
     actor = actor or created_by
-    sendable = _issue_sendable_check(issue)
+    sendable = issue_dispatch_check(issue)
     if version and version != sendable:
         raise ValidationError(
             _("%(issue)s ändrades efter att du bekräftade utskicket. Bekräfta igen.")
@@ -136,7 +136,7 @@ def dispatch_segments_choose(segment_slugs: Iterable[str]) -> list[Segment]:
     return segments
 
 
-def _issue_sendable_check(issue: Issue) -> str:
+def issue_dispatch_check(issue: Issue) -> str:
     """The rendering version the issue may be sent as. Only an issue whose pre-flight
     checklist passed, and (newsletter.approval) that a second editor approved as it is now,
     may reach readers; checked again at start because an editor may reopen or edit a
@@ -166,7 +166,7 @@ def _dispatch_start(*, dispatch: Dispatch, actor) -> Dispatch:
     # Serialises with an approval and an edit of the issue row: what is frozen below is
     # what was checked here.
     Issue.objects.select_for_update().filter(pk=locked.issue_id).first()
-    version = _issue_sendable_check(locked.issue)
+    version = issue_dispatch_check(locked.issue)
     if locked.planned_at is None:
         dispatch_plan(dispatch=locked)
     # Frozen send: every batch sends this version (worker.outgoing.message_template_for),
