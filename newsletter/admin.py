@@ -132,18 +132,17 @@ class CorrectionAdminMixin:
         )
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        request.lansnytt_restoring = version_id  # save_model names it in the new revision
         parent = super().history_form_view
         return self._with_correction(
             request, object_id, lambda: parent(request, object_id, version_id, extra_context)
         )
 
     def save_model(self, request, obj, form, change):
-        match = getattr(request, "resolver_match", None)
-        if match and match.url_name and match.url_name.endswith("_simple_history"):
+        restoring = getattr(request, "lansnytt_restoring", None)
+        if restoring is not None:
             # A restore is a revision of its own, and says which one it brought back.
-            obj._change_reason = _("Återställd från version %(id)s") % {
-                "id": match.kwargs.get("version_id")
-            }
+            obj._change_reason = _("Återställd från version %(id)s") % {"id": restoring}
         super().save_model(request, obj, form, change)
 
     def get_historical_record_context_helper(self, request, historical_record):

@@ -100,7 +100,16 @@ def article_make(*, issue: Issue, heading: str = "Bokstart når fler familjer", 
         "position": issue.articles.count() + 1,
     }
     defaults.update(fields)
-    return Article.objects.create(issue=issue, heading=heading, **defaults)
+    published = Issue.objects.filter(pk=issue.pk, status=IssueStatus.PUBLISHED)
+    if not published.exists():
+        return Article.objects.create(issue=issue, heading=heading, **defaults)
+    # Composing a fixture, not correcting it: the article goes in as if before publication
+    # (a published issue's content changes only as a correction, newsletter/corrections.py).
+    Issue.objects.filter(pk=issue.pk).update(status=IssueStatus.READY)
+    try:
+        return Article.objects.create(issue=issue, heading=heading, **defaults)
+    finally:
+        Issue.objects.filter(pk=issue.pk).update(status=IssueStatus.PUBLISHED)
 
 
 def print_extra_line_make(*, issue, label: str, copies: int = 1, **fields):
@@ -150,12 +159,15 @@ def sendable_issue_make(
     from newsletter.models import IssueStatus
 
     year, _, number = slug.partition("-")
+    status = fields.pop("status", IssueStatus.READY)
     issue = Issue.objects.create(
         slug=slug,
         title=title,
         year=int(year),
         number=int(number or 1),
-        status=fields.pop("status", IssueStatus.READY),
+        # Composed first, published after: a published issue's articles change only as a
+        # correction (newsletter/corrections.py).
+        status=IssueStatus.READY if status == IssueStatus.PUBLISHED else status,
         subject=fields.pop("subject", f"{title}: bibliotek i förändring"),
         **fields,
     )
@@ -165,6 +177,9 @@ def sendable_issue_make(
         Article.objects.create(
             issue=issue, position=position, heading=heading, slug=f"artikel-{position}"
         )
+    if status == IssueStatus.PUBLISHED:
+        Issue.objects.filter(pk=issue.pk).update(status=status)
+        issue.refresh_from_db()
     if approved and issue.status != IssueStatus.DRAFT:
         from tests.dispatching import issue_approved
 
