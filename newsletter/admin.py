@@ -76,12 +76,16 @@ class IssueForm(CorrectionForm):
         fields = ()  # the admin names them (fieldsets)
 
 
+ARTICLE_FIELDS = ("issue", "position", "kicker", "heading", "slug", "lead", "body", "image",
+                  "image_alt", "image_credit", "cta_label", "cta_url")  # fmt: skip
+
+
 class ArticleForm(CorrectionForm):
     correction_reason = _correction_field()
 
     class Meta:
         model = Article
-        fields = ()  # the admin names them (fieldsets)
+        fields = ()  # the admin names them (ArticleAdmin.fields)
 
 
 class ArticleFormSet(BaseInlineFormSet):
@@ -265,6 +269,7 @@ class ArticleAdmin(CorrectionAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("issue",)
     ordering = ("issue", "position", "id")
     search_fields = ("heading", "lead")
+    fields = (*ARTICLE_FIELDS, CORRECTION_FIELD)
     prepopulated_fields = {"slug": ("heading",)}
     actions = ["move_up", "move_down"]
 

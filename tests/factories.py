@@ -4,7 +4,7 @@ import itertools
 
 from django.utils.text import slugify
 
-from newsletter.models import Article, Issue
+from newsletter.models import Article, Issue, IssueStatus
 from subscribers.models import (
     Channel,
     Municipality,
