@@ -194,6 +194,7 @@ class IssueAdmin(CorrectionAdminMixin, SimpleHistoryAdmin):
     @admin.display(description=_("godkänt"), boolean=True)
     def approval(self, issue: Issue) -> bool:
         return bool(issue.approved_version) and issue_is_approved(issue=issue)
+
     inlines = [ArticleInline]
     actions = ["mark_ready"]
     change_form_template = "admin/newsletter/issue/change_form.html"

@@ -76,8 +76,10 @@ def issue_approve(*, issue: Issue, actor, version: str) -> Issue:
     version that is no longer the issue's (it changed after the approver looked), and for a
     draft.
     """
-    if actor is None or not getattr(actor, "has_perm", None) or not actor.has_perm(
-        APPROVE_PERMISSION
+    if (
+        actor is None
+        or not getattr(actor, "has_perm", None)
+        or not actor.has_perm(APPROVE_PERMISSION)
     ):
         raise PermissionDenied
     with transaction.atomic():

@@ -93,9 +93,7 @@ def content_edit_guard(sender, instance, **kwargs) -> None:
     elif sender is Article:
         if not instance.issue_id or not issue_is_locked(issue_id=instance.issue_id):
             return
-        stored = (
-            _stored_content(Article, instance.pk, ARTICLE_NOT_CONTENT) if instance.pk else None
-        )
+        stored = _stored_content(Article, instance.pk, ARTICLE_NOT_CONTENT) if instance.pk else None
         if stored != _as_stored(_content(Article, instance, ARTICLE_NOT_CONTENT)):
             raise CorrectionRequired(correction_required_message(instance.issue))
 

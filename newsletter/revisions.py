@@ -38,7 +38,10 @@ def issue_last_changed_by(*, issue: Issue):
     issue_records = Issue.history.filter(id=issue.pk).select_related("history_user")
     article_records = Article.history.filter(issue_id=issue.pk).select_related("history_user")
     candidates = sorted(
-        [*issue_records.order_by("-history_date")[:50], *article_records.order_by("-history_date")[:50]],
+        [
+            *issue_records.order_by("-history_date")[:50],
+            *article_records.order_by("-history_date")[:50],
+        ],
         key=lambda record: record.history_date,
         reverse=True,
     )

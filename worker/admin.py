@@ -22,12 +22,12 @@ from .selectors import dispatch_progress
 from .services import (
     dispatch_cancel,
     dispatch_create,
-    issue_dispatch_check,
     dispatch_pause,
     dispatch_resend,
     dispatch_resume,
     dispatch_segments_choose,
     dispatch_start,
+    issue_dispatch_check,
 )
 
 CONTROLS = {

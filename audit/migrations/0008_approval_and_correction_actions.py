@@ -4,15 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0007_audit_actions_with_report_export'),
+        ("audit", "0007_audit_actions_with_report_export"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('login', 'Inloggning'), ('login_failed', 'Misslyckad inloggning'), ('role_change', 'Ändrade roller'), ('permission_change', 'Ändrade behörigheter'), ('status_flags_change', 'Ändrad personal- eller superanvändarstatus'), ('issue_status', 'Ändrad status för nummer'), ('issue_approve', 'Nummer godkänt för utskick'), ('issue_approval_withdraw', 'Godkännande återkallat'), ('issue_correction', 'Rättelse av nummer'), ('dispatch_create', 'Utskick skapat'), ('dispatch_start', 'Utskick startat'), ('dispatch_pause', 'Utskick pausat'), ('dispatch_resume', 'Utskick återupptaget'), ('dispatch_cancel', 'Utskick avbrutet'), ('dispatch_resend', 'Omutskick skapat'), ('test_send', 'Testutskick'), ('import', 'Import av prenumeranter'), ('subscriber_export', 'Export av prenumeranter'), ('personal_data_export', 'Utlämnande av personuppgifter'), ('print_export', 'Export av tryckdata'), ('print_run_final', 'Upplaga fastställd'), ('erasure', 'Radering'), ('suppression_add', 'Adress spärrad'), ('suppression_remove', 'Spärr borttagen'), ('audit_export', 'Export av granskningsloggen'), ('account_unlock', 'Inloggning upplåst'), ('sessions_end', 'Sessioner avslutade'), ('api_token_create', 'API-nyckel skapad'), ('api_token_revoke', 'API-nyckel återkallad'), ('webhook_endpoint_change', 'Webhook-mottagare ändrad'), ('webhook_resend', 'Webhook skickad igen'), ('emergency_stop', 'Nödstopp: alla utskick pausade'), ('emergency_resume', 'Nödstopp hävt: utskick återupptagna'), ('report_export', 'Export av utskicksrapport')], max_length=32, verbose_name='händelse'),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("login", "Inloggning"),
+                    ("login_failed", "Misslyckad inloggning"),
+                    ("role_change", "Ändrade roller"),
+                    ("permission_change", "Ändrade behörigheter"),
+                    ("status_flags_change", "Ändrad personal- eller superanvändarstatus"),
+                    ("issue_status", "Ändrad status för nummer"),
+                    ("issue_approve", "Nummer godkänt för utskick"),
+                    ("issue_approval_withdraw", "Godkännande återkallat"),
+                    ("issue_correction", "Rättelse av nummer"),
+                    ("dispatch_create", "Utskick skapat"),
+                    ("dispatch_start", "Utskick startat"),
+                    ("dispatch_pause", "Utskick pausat"),
+                    ("dispatch_resume", "Utskick återupptaget"),
+                    ("dispatch_cancel", "Utskick avbrutet"),
+                    ("dispatch_resend", "Omutskick skapat"),
+                    ("test_send", "Testutskick"),
+                    ("import", "Import av prenumeranter"),
+                    ("subscriber_export", "Export av prenumeranter"),
+                    ("personal_data_export", "Utlämnande av personuppgifter"),
+                    ("print_export", "Export av tryckdata"),
+                    ("print_run_final", "Upplaga fastställd"),
+                    ("erasure", "Radering"),
+                    ("suppression_add", "Adress spärrad"),
+                    ("suppression_remove", "Spärr borttagen"),
+                    ("audit_export", "Export av granskningsloggen"),
+                    ("account_unlock", "Inloggning upplåst"),
+                    ("sessions_end", "Sessioner avslutade"),
+                    ("api_token_create", "API-nyckel skapad"),
+                    ("api_token_revoke", "API-nyckel återkallad"),
+                    ("webhook_endpoint_change", "Webhook-mottagare ändrad"),
+                    ("webhook_resend", "Webhook skickad igen"),
+                    ("emergency_stop", "Nödstopp: alla utskick pausade"),
+                    ("emergency_resume", "Nödstopp hävt: utskick återupptagna"),
+                    ("report_export", "Export av utskicksrapport"),
+                ],
+                max_length=32,
+                verbose_name="händelse",
+            ),
         ),
     ]

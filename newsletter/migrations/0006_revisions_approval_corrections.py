@@ -8,111 +8,279 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('newsletter', '0005_issue_engagement_counts'),
+        ("newsletter", "0005_issue_engagement_counts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='issue',
-            options={'ordering': ['-year', '-number'], 'permissions': [('approve_issue', 'Kan godkänna nummer för utskick (en andra granskare)')], 'verbose_name': 'nummer', 'verbose_name_plural': 'nummer'},
+            name="issue",
+            options={
+                "ordering": ["-year", "-number"],
+                "permissions": [
+                    ("approve_issue", "Kan godkänna nummer för utskick (en andra granskare)")
+                ],
+                "verbose_name": "nummer",
+                "verbose_name_plural": "nummer",
+            },
         ),
         migrations.AddField(
-            model_name='issue',
-            name='approved_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='godkänt'),
+            model_name="issue",
+            name="approved_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="godkänt"),
         ),
         migrations.AddField(
-            model_name='issue',
-            name='approved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='godkänt av'),
+            model_name="issue",
+            name="approved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="godkänt av",
+            ),
         ),
         migrations.AddField(
-            model_name='issue',
-            name='approved_version',
-            field=models.CharField(blank=True, max_length=64, verbose_name='godkänd version'),
+            model_name="issue",
+            name="approved_version",
+            field=models.CharField(blank=True, max_length=64, verbose_name="godkänd version"),
         ),
         migrations.AddField(
-            model_name='issuerendering',
-            name='kept',
+            model_name="issuerendering",
+            name="kept",
             field=models.BooleanField(default=False),
         ),
         migrations.CreateModel(
-            name='HistoricalArticle',
+            name="HistoricalArticle",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(db_index=True, default=0, verbose_name='ordning')),
-                ('kicker', models.CharField(blank=True, max_length=100, verbose_name='vinjett')),
-                ('heading', models.CharField(max_length=200, verbose_name='rubrik')),
-                ('slug', models.SlugField(max_length=100, verbose_name='kortnamn')),
-                ('lead', models.TextField(blank=True, verbose_name='ingress')),
-                ('body', models.TextField(blank=True, help_text='Markdown.', verbose_name='brödtext')),
-                ('image', models.TextField(blank=True, max_length=100, verbose_name='bild')),
-                ('image_alt', models.CharField(blank=True, help_text='Obligatorisk när artikeln har en bild: beskriv vad bilden visar.', max_length=300, verbose_name='alternativtext')),
-                ('image_credit', models.CharField(blank=True, max_length=200, verbose_name='fotograf/bildkälla')),
-                ('cta_label', models.CharField(blank=True, max_length=100, verbose_name='länktext')),
-                ('cta_url', models.URLField(blank=True, verbose_name='länk')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('issue', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='newsletter.issue', verbose_name='nummer')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "position",
+                    models.PositiveIntegerField(db_index=True, default=0, verbose_name="ordning"),
+                ),
+                ("kicker", models.CharField(blank=True, max_length=100, verbose_name="vinjett")),
+                ("heading", models.CharField(max_length=200, verbose_name="rubrik")),
+                ("slug", models.SlugField(max_length=100, verbose_name="kortnamn")),
+                ("lead", models.TextField(blank=True, verbose_name="ingress")),
+                (
+                    "body",
+                    models.TextField(blank=True, help_text="Markdown.", verbose_name="brödtext"),
+                ),
+                ("image", models.TextField(blank=True, max_length=100, verbose_name="bild")),
+                (
+                    "image_alt",
+                    models.CharField(
+                        blank=True,
+                        help_text="Obligatorisk när artikeln har en bild: beskriv vad bilden visar.",
+                        max_length=300,
+                        verbose_name="alternativtext",
+                    ),
+                ),
+                (
+                    "image_credit",
+                    models.CharField(blank=True, max_length=200, verbose_name="fotograf/bildkälla"),
+                ),
+                (
+                    "cta_label",
+                    models.CharField(blank=True, max_length=100, verbose_name="länktext"),
+                ),
+                ("cta_url", models.URLField(blank=True, verbose_name="länk")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="newsletter.issue",
+                        verbose_name="nummer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'version av artikel',
-                'verbose_name_plural': 'versioner av artiklar',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "version av artikel",
+                "verbose_name_plural": "versioner av artiklar",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalIssue',
+            name="HistoricalIssue",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('title', models.CharField(help_text='T.ex. Länsnytt 2018:1', max_length=200, verbose_name='titel')),
-                ('year', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='år')),
-                ('number', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(12)], verbose_name='nummer')),
-                ('slug', models.SlugField(help_text='T.ex. 2018-1', max_length=32, verbose_name='kortnamn')),
-                ('publication_date', models.DateField(blank=True, null=True, verbose_name='utgivningsdatum')),
-                ('subject', models.CharField(blank=True, max_length=200, verbose_name='ämnesrad')),
-                ('preheader', models.CharField(blank=True, help_text='Visas efter ämnesraden i många e-postprogram.', max_length=200, verbose_name='förhandstext')),
-                ('intro', models.TextField(blank=True, verbose_name='ingress')),
-                ('language', models.CharField(choices=[('sv', 'Svenska'), ('en', 'English')], default='sv', max_length=2, verbose_name='språk')),
-                ('cover_image', models.TextField(blank=True, max_length=100, verbose_name='omslagsbild')),
-                ('cover_image_alt', models.CharField(blank=True, max_length=300, verbose_name='alternativtext för omslagsbilden')),
-                ('count_engagement', models.BooleanField(default=False, help_text='Räknar klick på artikellänkarna i e-posten och visningar av artikelsidorna, per artikel och dag. Inget sparas om vem som klickade eller läste.', verbose_name='räkna klick och visningar')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "title",
+                    models.CharField(
+                        help_text="T.ex. Länsnytt 2018:1", max_length=200, verbose_name="titel"
+                    ),
+                ),
+                (
+                    "year",
+                    models.PositiveIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(2000),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="år",
+                    ),
+                ),
+                (
+                    "number",
+                    models.PositiveIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(12),
+                        ],
+                        verbose_name="nummer",
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="T.ex. 2018-1", max_length=32, verbose_name="kortnamn"
+                    ),
+                ),
+                (
+                    "publication_date",
+                    models.DateField(blank=True, null=True, verbose_name="utgivningsdatum"),
+                ),
+                ("subject", models.CharField(blank=True, max_length=200, verbose_name="ämnesrad")),
+                (
+                    "preheader",
+                    models.CharField(
+                        blank=True,
+                        help_text="Visas efter ämnesraden i många e-postprogram.",
+                        max_length=200,
+                        verbose_name="förhandstext",
+                    ),
+                ),
+                ("intro", models.TextField(blank=True, verbose_name="ingress")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("sv", "Svenska"), ("en", "English")],
+                        default="sv",
+                        max_length=2,
+                        verbose_name="språk",
+                    ),
+                ),
+                (
+                    "cover_image",
+                    models.TextField(blank=True, max_length=100, verbose_name="omslagsbild"),
+                ),
+                (
+                    "cover_image_alt",
+                    models.CharField(
+                        blank=True, max_length=300, verbose_name="alternativtext för omslagsbilden"
+                    ),
+                ),
+                (
+                    "count_engagement",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Räknar klick på artikellänkarna i e-posten och visningar av artikelsidorna, per artikel och dag. Inget sparas om vem som klickade eller läste.",
+                        verbose_name="räkna klick och visningar",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'version av nummer',
-                'verbose_name_plural': 'versioner av nummer',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "version av nummer",
+                "verbose_name_plural": "versioner av nummer",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='IssueCorrection',
+            name="IssueCorrection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=500, verbose_name='orsak')),
-                ('version', models.CharField(max_length=64, verbose_name='version efter rättelsen')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='rättat')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='rättat av')),
-                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='corrections', to='newsletter.issue', verbose_name='nummer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=500, verbose_name="orsak")),
+                (
+                    "version",
+                    models.CharField(max_length=64, verbose_name="version efter rättelsen"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="rättat")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="rättat av",
+                    ),
+                ),
+                (
+                    "issue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="corrections",
+                        to="newsletter.issue",
+                        verbose_name="nummer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'rättelse',
-                'verbose_name_plural': 'rättelser',
-                'ordering': ['issue', 'created_at', 'id'],
+                "verbose_name": "rättelse",
+                "verbose_name_plural": "rättelser",
+                "ordering": ["issue", "created_at", "id"],
             },
         ),
     ]

@@ -167,9 +167,7 @@ def test_the_version_changes_when_a_translation_changes(settings, tmp_path):
     assert issue_current_version(issue=issue) != before
 
 
-def test_moving_articles_of_a_published_issue_from_the_editor_page_says_why_not(
-    client, published
-):
+def test_moving_articles_of_a_published_issue_from_the_editor_page_says_why_not(client, published):
     last = published.articles.order_by("position").last()
 
     response = client.post(

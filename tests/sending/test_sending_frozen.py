@@ -29,9 +29,7 @@ def _texts(smtp_server) -> list[str]:
     return [message.get_body(("plain",)).get_content() for message in smtp_server.messages()]
 
 
-def test_an_edit_between_start_and_the_last_batch_reaches_no_recipient(
-    celery_workers, smtp_server
-):
+def test_an_edit_between_start_and_the_last_batch_reaches_no_recipient(celery_workers, smtp_server):
     readers = segment_make(slug="lasare")
     people = [subscriber_make(email=f"lasare{n}@example.se", segments=[readers]) for n in range(40)]
     issue = sendable_issue_make()
@@ -65,8 +63,9 @@ def test_an_edit_between_start_and_the_last_batch_reaches_no_recipient(
     dispatch_pause(dispatch=dispatch)
     smtp_server.release()
     wait_until(
-        lambda: not Delivery.objects.filter(dispatch=dispatch, status=DeliveryStatus.SENDING)
-        .exists(),
+        lambda: (
+            not Delivery.objects.filter(dispatch=dispatch, status=DeliveryStatus.SENDING).exists()
+        ),
         message="the paused batches never stopped",
     )
     sent_before_resume = len(smtp_server.messages())

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('worker', '0007_merge_report_export_permission'),
+        ("worker", "0007_merge_report_export_permission"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dispatch',
-            name='rendering_version',
-            field=models.CharField(blank=True, max_length=64, verbose_name='renderad version'),
+            model_name="dispatch",
+            name="rendering_version",
+            field=models.CharField(blank=True, max_length=64, verbose_name="renderad version"),
         ),
     ]

@@ -17,8 +17,8 @@ from newsletter.approval import (
     issue_is_approved,
 )
 from newsletter.demo import demo_issue_ensure
-from subscribers.demo import EDITOR_USERNAME
 from newsletter.models import Issue
+from subscribers.demo import EDITOR_USERNAME
 from worker.batches import tasks_run_in_process
 from worker.broker import broker_url_masked
 from worker.selectors import dispatch_progress
