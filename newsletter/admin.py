@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -110,13 +110,10 @@ class CorrectionAdminMixin:
     def _with_correction(self, request, object_id, view):
         reason = request.POST.get(CORRECTION_FIELD, "").strip() if request.method == "POST" else ""
         obj = self.get_object(request, object_id) if object_id else None
-        if obj is None or not reason:
+        if obj is None or not reason or len(reason) > REASON_MAX_LENGTH:
+            # No correction: the forms say what is missing (or too long), the guard holds.
             return self._refusing(request, view)
-        try:
-            with issue_correction(issue=self._issue_of(obj), reason=reason, actor=request.user):
-                return view()
-        except ValidationError as error:
-            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        with issue_correction(issue=self._issue_of(obj), reason=reason, actor=request.user):
             return view()
 
     def _refusing(self, request, view):
@@ -125,8 +122,6 @@ class CorrectionAdminMixin:
         except CorrectionRequired as error:
             # The forms ask first; this is the guard catching what they could not see.
             self.message_user(request, " ".join(error.messages), messages.ERROR)
-            from django.http import HttpResponseRedirect
-
             return HttpResponseRedirect(request.path)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):

@@ -54,8 +54,10 @@ def issue_sendable_version(*, issue: Issue) -> str:
     (saying it needs approval, godkännande) when the rule is on and the issue's current
     version is not the approved one."""
     version = issue_current_version(issue=issue)
-    if approval_required() and not issue_is_approved(issue=issue, version=version):
-        if issue.approved_version:
+    # The stored approval, not the caller's copy of the row (it may predate the approval).
+    approved = Issue.objects.filter(pk=issue.pk).values_list("approved_version", flat=True).first()
+    if approval_required() and approved != version:
+        if approved:
             message = _(
                 "%(issue)s har ändrats sedan det godkändes: det behöver godkännande igen av "
                 "en annan redaktör innan det skickas till segment."

@@ -28,8 +28,10 @@ from .models import Article, Issue, IssueCorrection, IssueStatus
 REASON_MAX_LENGTH = 500
 
 # What readers see. Status and approval change through their services; the timestamps follow.
+# Counting clicks is a setting, not content: an editor may always turn it off (it changes the
+# rendering version, and a running dispatch keeps its own).
 ISSUE_NOT_CONTENT = {"id", "status", "approved_version", "approved_by", "approved_at",
-                     "created_at", "updated_at"}  # fmt: skip
+                     "count_engagement", "created_at", "updated_at"}  # fmt: skip
 ARTICLE_NOT_CONTENT = {"id", "created_at", "updated_at"}
 
 _correcting: ContextVar[frozenset[int]] = ContextVar("issue_correcting", default=frozenset())

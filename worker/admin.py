@@ -124,6 +124,8 @@ class DispatchAdmin(admin.ModelAdmin):
             "started",
             "finished",
             "planned_count",
+            # The frozen rendering every batch sends (newsletter.approval approved it).
+            "rendering_version",
         ]
 
     def get_readonly_fields(self, request, obj=None):
