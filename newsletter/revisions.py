@@ -17,8 +17,8 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from .models import Article, Issue
 
-# Fields whose change is not a change of content (ordering stays: it changes the email).
-_NOT_CONTENT = {"history_id", "history_date", "history_user", "history_type"}
+# How many recent revisions of the issue and of its articles are looked at.
+_LOOK_BACK = 50
 
 
 def _changed(record) -> bool:
@@ -39,8 +39,8 @@ def issue_last_changed_by(*, issue: Issue):
     article_records = Article.history.filter(issue_id=issue.pk).select_related("history_user")
     candidates = sorted(
         [
-            *issue_records.order_by("-history_date")[:50],
-            *article_records.order_by("-history_date")[:50],
+            *issue_records.order_by("-history_date")[:_LOOK_BACK],
+            *article_records.order_by("-history_date")[:_LOOK_BACK],
         ],
         key=lambda record: record.history_date,
         reverse=True,
@@ -48,7 +48,9 @@ def issue_last_changed_by(*, issue: Issue):
     for record in candidates:
         if _changed(record):
             return record.history_user
-    return None
+    # Only saves that changed nothing in the window (someone saving over and over to push
+    # their change out of sight): the latest saver counts, never "no one".
+    return candidates[0].history_user if candidates else None
 
 
 def text_diff(old: str, new: str) -> SafeString:
