@@ -25,6 +25,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     EDITORS: [
         *_crud("newsletter", "issue"),
         *_crud("newsletter", "article"),
+        # The second pair of eyes: any editor may approve, never the issue's last editor.
+        "newsletter.approve_issue",
         *_crud("worker", "dispatch"),
         "worker.view_delivery",
         "worker.send_dispatch",

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "mozilla_django_oidc",
+    # Revisions of issues and articles (newsletter/revisions.py).
+    "simple_history",
     "accounts",
     "audit",
     "subscribers",
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "lansnytt.middleware.PersonalPagesNotStored",
     # After authentication: the signals that record changes of rights ask it who is acting.
     "audit.context.AuditActorMiddleware",
+    # After authentication: a revision names the editor who saved it.
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication, django-otp and messages, which both use.
     "accounts.sessions.StaffSessionLimitsMiddleware",
@@ -578,3 +582,9 @@ PUBLISHER_ADDRESS = env(
 RESPONSIBLE_PUBLISHER = env("RESPONSIBLE_PUBLISHER", default="")
 ISSN_PRINT = env("ISSN_PRINT", default="")
 ISSN_ONLINE = env("ISSN_ONLINE", default="")
+
+
+# A second pair of eyes (newsletter/approval.py): an issue reaches segments only once an editor
+# other than the last one who changed it has approved its rendering version. Unset, it follows
+# DEBUG at run time (on in production and under the test runner, off for `make demo`).
+ISSUE_APPROVAL_REQUIRED = env.bool("ISSUE_APPROVAL_REQUIRED", default=None)

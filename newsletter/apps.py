@@ -14,3 +14,6 @@ class NewsletterConfig(AppConfig):
         from .selectors import latest_issue_for_welcome
 
         latest_issue_register(latest_issue_for_welcome)
+        from .signals import signals_connect
+
+        signals_connect()

@@ -16,10 +16,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from .approval import (
+    APPROVE_PERMISSION,
+    ApprovalRefused,
+    approval_required,
+    issue_approve,
+    issue_current_version,
+    issue_is_approved,
+)
+from .corrections import CorrectionRequired
 from .linkcheck import link_check_latest, link_check_start, link_result_message
 from .models import Article, Issue
 from .preflight import issue_preflight
 from .rendering import RenderingError, issue_personalise, issue_render
+from .revisions import issue_last_changed_by
 from .services import (
     IssueNotReady,
     IssueTransitionError,
@@ -88,8 +98,22 @@ def preview(request: HttpRequest, issue_id: int) -> HttpResponse:
             "text": text,
             "articles": issue.articles.order_by("position", "id"),
             "can_change": request.user.has_perm("newsletter.change_issue"),
+            **_approval_context(request, issue),
         },
     )
+
+
+def _approval_context(request: HttpRequest, issue: Issue) -> dict:
+    # The button names the version shown on this page; approving posts it back, so a change
+    # made by someone else meanwhile makes the approval fail instead of approving unseen text.
+    version = issue_current_version(issue=issue)
+    return {
+        "version": version,
+        "approved": issue_is_approved(issue=issue, version=version),
+        "approval_required": approval_required(),
+        "last_changed_by": issue_last_changed_by(issue=issue),
+        "can_approve": request.user.has_perm(APPROVE_PERMISSION),
+    }
 
 
 def _link_check_context(issue: Issue) -> dict:
@@ -150,12 +174,17 @@ def transition(request: HttpRequest, issue_id: int) -> HttpResponse:
         elif action == "reopen":
             issue_reopen(issue=issue, actor=request.user)
             messages.success(request, _("Numret är ett utkast igen."))
+        elif action == "approve":
+            issue_approve(issue=issue, actor=request.user, version=request.POST.get("version", ""))
+            messages.success(request, _("Numret är godkänt för utskick."))
         else:
             messages.error(request, _("Okänd åtgärd."))
     except IssueNotReady as error:
         messages.error(request, str(error))
     except IssueTransitionError as error:
         messages.error(request, str(error))
+    except ApprovalRefused as error:
+        messages.error(request, " ".join(error.messages))
     return HttpResponseRedirect(preview_url(issue))
 
 
@@ -165,7 +194,10 @@ def move_article(request: HttpRequest, issue_id: int, article_id: int) -> HttpRe
     article = get_object_or_404(Article, pk=article_id, issue=issue)
     direction = request.POST.get("direction", "")
     if direction in ("up", "down"):
-        article_move(article=article, direction=direction)
+        try:
+            article_move(article=article, direction=direction)
+        except CorrectionRequired as error:
+            messages.error(request, " ".join(error.messages))
     return HttpResponseRedirect(preview_url(issue) + "#ordning")
 
 

@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .images import CheckedImageField
 
@@ -54,13 +55,40 @@ class Issue(models.Model):
             "per artikel och dag. Inget sparas om vem som klickade eller läste."
         ),
     )
+    # The second pair of eyes (newsletter/approval.py): the rendering version an editor other
+    # than the last one to change the issue approved. Valid only while it is still the
+    # issue's version, so any later edit withdraws it.
+    approved_version = models.CharField(_("godkänd version"), max_length=64, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("godkänt av"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("godkänt"), null=True, blank=True)
     created_at = models.DateTimeField(_("skapad"), auto_now_add=True)
     updated_at = models.DateTimeField(_("ändrad"), auto_now=True)
+
+    # Revisions (newsletter/revisions.py). Status and approval are left out: they change
+    # through their services (with audit entries), and restoring an old revision must never
+    # bring back an old status or an old approval.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "status", "approved_version", "approved_by", "approved_at", "created_at", "updated_at"
+        ],
+        verbose_name=_("version av nummer"),
+        verbose_name_plural=_("versioner av nummer"),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("nummer")
         verbose_name_plural = _("nummer")
         ordering = ["-year", "-number"]
+        permissions = [
+            ("approve_issue", _("Kan godkänna nummer för utskick (en andra granskare)")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["year", "number"], name="issue_year_number_unique"),
         ]
@@ -134,6 +162,12 @@ class Article(models.Model):
     created_at = models.DateTimeField(_("skapad"), auto_now_add=True)
     updated_at = models.DateTimeField(_("ändrad"), auto_now=True)
 
+    history = HistoricalRecords(
+        excluded_fields=["created_at", "updated_at"],
+        verbose_name=_("version av artikel"),
+        verbose_name_plural=_("versioner av artiklar"),
+    )
+
     class Meta:
         verbose_name = _("artikel")
         verbose_name_plural = _("artiklar")
@@ -183,6 +217,9 @@ class IssueRendering(models.Model):
     html = models.TextField()
     text = models.TextField()
     render_seconds = models.FloatField(default=0)
+    # A dispatch sends (or sent) this version: it is the record of what readers got, and the
+    # batches still to run read it instead of the issue's current content (frozen sends).
+    kept = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -227,6 +264,36 @@ class IssueEdition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue} (PDF, {self.version[:8]})"
+
+
+class IssueCorrection(models.Model):
+    """A change to an issue after it went out (rättelse): why, by whom, and the version it made.
+
+    The web archive shows every correction under the issue, with its date and reason.
+    """
+
+    issue = models.ForeignKey(
+        Issue, verbose_name=_("nummer"), on_delete=models.CASCADE, related_name="corrections"
+    )
+    reason = models.CharField(_("orsak"), max_length=500)
+    version = models.CharField(_("version efter rättelsen"), max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rättat av"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("rättat"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rättelse")
+        verbose_name_plural = _("rättelser")
+        ordering = ["issue", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.issue}: {self.reason}"
 
 
 class LinkCheckStatus(models.TextChoices):

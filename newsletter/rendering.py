@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import mjml
 from django.conf import settings
@@ -109,32 +110,121 @@ def issue_personalise(
     )
 
 
+def issue_render_keep(*, issue: Issue, languages: list[str], version: str) -> None:
+    """Render `version` in each language and keep the rows for good (a dispatch sends them).
+
+    Raises RenderingError when the issue's content is no longer `version` (it changed since
+    the caller read it): a dispatch must freeze exactly what was approved and confirmed.
+    """
+    for language in sorted(set(languages)):
+        rendered = issue_render(issue=issue, language=language)
+        if rendered.version != version:
+            raise RenderingError(
+                "Numret ändrades medan utskicket startade; granska och godkänn det igen."
+            )
+        kept = IssueRendering.objects.filter(
+            issue_id=issue.pk, language=language, version=version
+        ).update(kept=True)
+        if not kept:
+            # Another process rendered a newer version and deleted this one in between.
+            articles = list(articles_for_email(issue=issue))
+            _render_and_store(issue=issue, articles=articles, language=language, version=version)
+            IssueRendering.objects.filter(
+                issue_id=issue.pk, language=language, version=version
+            ).update(kept=True)
+
+
+def issue_render_frozen(*, issue: Issue, language: str, version: str) -> RenderedIssue:
+    """The kept rendering `version` of the issue, whatever its content is now.
+
+    A language the dispatch did not freeze at start (none should be missing) is rendered only
+    while the issue is still that version; otherwise sending it would send other content.
+    """
+    key = (issue.pk, language, version)
+    if key in _memo:
+        return _memo[key]
+    row = IssueRendering.objects.filter(
+        issue_id=issue.pk, language=language, version=version
+    ).first()
+    if row is None:
+        rendered = issue_render(issue=issue, language=language)
+        if rendered.version != version:
+            raise RenderingError(
+                f"Den skickade versionen {version[:12]} av {issue} finns inte på {language}."
+            )
+        return rendered
+    rendered = RenderedIssue(
+        issue_id=issue.pk,
+        language=language,
+        subject=row.subject,
+        preheader=row.preheader,
+        html=row.html,
+        text=row.text,
+        version=version,
+    )
+    _memo[key] = rendered
+    return rendered
+
+
+def issue_current_version(*, issue: Issue) -> str:
+    """The version the issue's email has now (what an approval and a dispatch name)."""
+    return issue_version(issue=issue, articles=list(articles_for_email(issue=issue)))
+
+
 def issue_version(*, issue: Issue, articles: list[Article]) -> str:
-    """A hash of everything the email depends on: content, templates, site address, code."""
+    """A hash of everything the email depends on: content, templates, translations, site
+        address, code. Only what the email shows counts (an article's body is on the web only,
+    unless the article is email-only),
+        so an edit readers of the email cannot see neither withdraws an approval nor makes a new
+        rendering; the compiled catalogues count, since the template's own words come from them."""
     templates = [_template_source(MJML_TEMPLATE), _template_source(TEXT_TEMPLATE)]
     fields = {
         "issue": [
             issue.title, issue.slug, issue.year, issue.number, issue.subject, issue.preheader,
             issue.intro, issue.language, issue.cover_image.name, issue.cover_image_alt,
-            str(issue.publication_date),
             # Turning counting on or off changes every article link and the footer.
             issue.count_engagement,
         ],
         "articles": [
             [
                 article.pk, article.position, article.kicker, article.heading, article.slug,
-                article.lead, article.body, article.image.name, article.image_alt,
+                article.lead, article.image.name, article.image_alt,
                 article.image_credit, article.cta_label, article.cta_url, article.channel,
+                # An email-only article has no web page: the email carries its body instead.
+                article.body if article.channel == ArticleChannel.EMAIL_ONLY else "",
             ]
             for article in articles
         ],
         "templates": templates,
+        "catalogues": _catalogue_digests(),
         # The colophon (publisher, ansvarig utgivare, ISSNs) is printed in the email's footer.
         "settings": [settings.SITE_URL, settings.MEDIA_URL, *colophon().as_list()],
         "revision": RENDERER_REVISION,
     }  # fmt: skip
     encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()
+
+
+_catalogue_memo: dict[tuple[str, int, int], str] = {}
+
+
+def _catalogue_digests() -> list[list[str]]:
+    """The compiled translation catalogues (.mo) of the project for every language an issue
+    can be rendered in, as (path, sha256). Read again only when a file's size or time
+    changes, so a deploy with new translations makes a new version without a restart."""
+    digests = []
+    for locale_path in settings.LOCALE_PATHS:
+        for language, _name in settings.LANGUAGES:
+            path = Path(locale_path) / language / "LC_MESSAGES" / "django.mo"
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            key = (str(path), stat.st_size, stat.st_mtime_ns)
+            if key not in _catalogue_memo:
+                _catalogue_memo[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+            digests.append([f"{language}:{path.name}", _catalogue_memo[key]])
+    return digests
 
 
 def _template_source(name: str) -> str:
@@ -180,8 +270,11 @@ def _render_and_store(
     except IntegrityError:
         # Another process rendered the same version at the same moment; use theirs.
         return IssueRendering.objects.get(issue_id=issue.pk, language=language, version=version)
-    # Older versions are never read again: the version is derived from the current content.
-    IssueRendering.objects.filter(issue_id=issue.pk, language=language).exclude(pk=row.pk).delete()
+    # Older versions are never read again (the version is derived from the current content),
+    # except those a dispatch sends or sent: they are kept (issue_render_keep).
+    IssueRendering.objects.filter(issue_id=issue.pk, language=language, kept=False).exclude(
+        pk=row.pk
+    ).delete()
     logger.info("rendered %s (%s) in %.3f s", issue, language, seconds)
     return row
 

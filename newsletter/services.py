@@ -134,9 +134,12 @@ def article_move(*, article: Article, direction: str) -> Article:
     if 0 <= target < len(siblings):
         siblings[index], siblings[target] = siblings[target], siblings[index]
     # Renumber 1..n so equal or gapped positions typed by hand become a clean order.
+    # Saved one by one (not a bulk UPDATE) so each move is a revision, passes the correction
+    # guard and withdraws a stale approval like any other edit (newsletter/signals.py).
     for position, sibling in enumerate(siblings, start=1):
         if sibling.position != position:
-            Article.objects.filter(pk=sibling.pk).update(position=position)
+            sibling.position = position
+            sibling.save(update_fields=["position", "updated_at"])
     article.refresh_from_db()
     return article
 

@@ -47,6 +47,7 @@ def issue(request: HttpRequest, issue_slug: str) -> HttpResponse:
             "cover_url": media_url(found.cover_image.name) if found.cover_image else "",
             "colophon": colophon(),
             "pdf_url": found.get_pdf_url() if found.is_published else "",
+            "corrections": list(found.corrections.order_by("created_at", "id")),
         },
     )
 

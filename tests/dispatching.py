@@ -3,6 +3,7 @@
 import re
 
 from django.urls import reverse
+from django.utils import timezone
 
 
 def dispatch_add_confirmed(client, form: dict):
@@ -13,3 +14,23 @@ def dispatch_add_confirmed(client, form: dict):
     if found is None:
         return page  # refused before the confirmation (a form error, a permission)
     return client.post(url, {**form, "_confirmed_version": found.group(1)})
+
+
+def issue_approved(issue, *, by=None):
+    """Mark the issue approved as it is now, as a second editor would on the preview page.
+
+    A fixture's shortcut past newsletter.approval.issue_approve (whose rules have their own
+    tests, tests/composing/test_issue_approval.py): the test runner turns DEBUG off, so the
+    approval rule is on, and most sending tests are about something else. An edit after this
+    withdraws it, as in production.
+    """
+    from newsletter.approval import issue_current_version
+    from newsletter.models import Issue
+
+    Issue.objects.filter(pk=issue.pk).update(
+        approved_version=issue_current_version(issue=issue),
+        approved_by=by,
+        approved_at=timezone.now(),
+    )
+    issue.refresh_from_db()
+    return issue

@@ -4,7 +4,7 @@ import itertools
 
 from django.utils.text import slugify
 
-from newsletter.models import Article, Issue
+from newsletter.models import Article, Issue, IssueStatus
 from subscribers.models import (
     Channel,
     Municipality,
@@ -100,7 +100,16 @@ def article_make(*, issue: Issue, heading: str = "Bokstart når fler familjer", 
         "position": issue.articles.count() + 1,
     }
     defaults.update(fields)
-    return Article.objects.create(issue=issue, heading=heading, **defaults)
+    published = Issue.objects.filter(pk=issue.pk, status=IssueStatus.PUBLISHED)
+    if not published.exists():
+        return Article.objects.create(issue=issue, heading=heading, **defaults)
+    # Composing a fixture, not correcting it: the article goes in as if before publication
+    # (a published issue's content changes only as a correction, newsletter/corrections.py).
+    Issue.objects.filter(pk=issue.pk).update(status=IssueStatus.READY)
+    try:
+        return Article.objects.create(issue=issue, heading=heading, **defaults)
+    finally:
+        Issue.objects.filter(pk=issue.pk).update(status=IssueStatus.PUBLISHED)
 
 
 def print_extra_line_make(*, issue, label: str, copies: int = 1, **fields):
@@ -143,17 +152,22 @@ def reference_data_ensure() -> None:
         role_groups_sync()
 
 
-def sendable_issue_make(*, slug: str = "2018-1", title: str = "Länsnytt 2018:1", **fields) -> Issue:
+def sendable_issue_make(
+    *, slug: str = "2018-1", title: str = "Länsnytt 2018:1", approved: bool = True, **fields
+) -> Issue:
     """A ready issue with three short articles, as the sending tests want it."""
     from newsletter.models import IssueStatus
 
     year, _, number = slug.partition("-")
+    status = fields.pop("status", IssueStatus.READY)
     issue = Issue.objects.create(
         slug=slug,
         title=title,
         year=int(year),
         number=int(number or 1),
-        status=fields.pop("status", IssueStatus.READY),
+        # Composed first, published after: a published issue's articles change only as a
+        # correction (newsletter/corrections.py).
+        status=IssueStatus.READY if status == IssueStatus.PUBLISHED else status,
         subject=fields.pop("subject", f"{title}: bibliotek i förändring"),
         **fields,
     )
@@ -163,4 +177,11 @@ def sendable_issue_make(*, slug: str = "2018-1", title: str = "Länsnytt 2018:1"
         Article.objects.create(
             issue=issue, position=position, heading=heading, slug=f"artikel-{position}"
         )
+    if status == IssueStatus.PUBLISHED:
+        Issue.objects.filter(pk=issue.pk).update(status=status)
+        issue.refresh_from_db()
+    if approved and issue.status != IssueStatus.DRAFT:
+        from tests.dispatching import issue_approved
+
+        issue_approved(issue)
     return issue

@@ -27,7 +27,7 @@ from .services import (
     dispatch_resume,
     dispatch_segments_choose,
     dispatch_start,
-    issue_deliveries_kept_check,
+    issue_dispatch_check,
 )
 
 CONTROLS = {
@@ -71,7 +71,9 @@ class DispatchCreateForm(forms.ModelForm):
         cleaned = super().clean()
         dispatch_segments_choose([segment.slug for segment in cleaned.get("segments") or []])
         if cleaned.get("issue") is not None:
-            issue_deliveries_kept_check(cleaned["issue"])
+            # A draft, or an issue no second editor approved as it is now, is refused here,
+            # before the confirmation page, with the service's own words.
+            issue_dispatch_check(cleaned["issue"])
         return cleaned
 
 
@@ -122,6 +124,8 @@ class DispatchAdmin(admin.ModelAdmin):
             "started",
             "finished",
             "planned_count",
+            # The frozen rendering every batch sends (newsletter.approval approved it).
+            "rendering_version",
         ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -143,6 +147,8 @@ class DispatchAdmin(admin.ModelAdmin):
                 segment_slugs=[segment.slug for segment in form.cleaned_data["segments"]],
                 created_by=request.user,
                 scheduled_at=form.cleaned_data.get("scheduled_at"),
+                # What the confirmation page showed (add_view checked it): frozen as shown.
+                version=request.POST.get("_confirmed_version", ""),
             )
         except ValidationError as error:
             raise PermissionDenied(" ".join(error.messages)) from error

@@ -84,6 +84,10 @@ class Dispatch(models.Model):
     # Set when the retention rule (worker/retention.py) took the delivery rows away; from
     # then on the dispatch's numbers are read from its DispatchTotals row.
     deliveries_purged_at = models.DateTimeField(_("leveranser gallrade"), null=True, blank=True)
+    # Frozen at start (worker.services._dispatch_start): every batch sends this rendering
+    # version of the issue, whatever happens to the issue afterwards. Empty for dispatches
+    # from before frozen sends, which send the current rendering.
+    rendering_version = models.CharField(_("renderad version"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("utskick")

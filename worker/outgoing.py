@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from newsletter.rendering import issue_render
+from newsletter.rendering import issue_render, issue_render_frozen
 from subscribers.tokens import subscriber_links
 
 from .message import (
@@ -29,8 +29,16 @@ from .verp import delivery_token_make, verp_address
 _templates: dict[tuple[int, str, str, str], MessageTemplate] = {}
 
 
-def message_template_for(*, issue, language: str, subject_prefix: str = "") -> MessageTemplate:
-    rendered = issue_render(issue=issue, language=language)
+def message_template_for(
+    *, issue, language: str, subject_prefix: str = "", version: str = ""
+) -> MessageTemplate:
+    """The prepared message of the issue in `language`. With `version` (a dispatch's frozen
+    rendering version) it is that kept rendering, never the issue's current content: an
+    edit made while a dispatch is sending does not reach the rest of its recipients."""
+    if version:
+        rendered = issue_render_frozen(issue=issue, language=language, version=version)
+    else:
+        rendered = issue_render(issue=issue, language=language)
     key = (issue.pk, rendered.language, rendered.version, subject_prefix)
     template = _templates.get(key)
     if template is None:

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Q
 
 from newsletter.models import Issue
-from newsletter.rendering import issue_version
-from newsletter.selectors import articles_for_email
+from newsletter.rendering import issue_current_version
 from subscribers.mailable import mailable_q, suppressed
 from subscribers.models import Segment
 from subscribers.selectors import segment_members, segments_with_rules
@@ -132,11 +131,10 @@ def dispatch_preview(
         )
         for segment in segments
     ]
-    articles = list(articles_for_email(issue=issue))
     return DispatchPreview(
         issue=issue,
         subject=issue.subject,
-        version=issue_version(issue=issue, articles=articles),
+        version=issue_current_version(issue=issue),
         round=round,
         all_segments=every,
         segments=per_segment,

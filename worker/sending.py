@@ -219,7 +219,9 @@ def _batch_send_conversations(
         )
         try:
             templates = {
-                language: message_template_for(issue=dispatch.issue, language=language)
+                language: message_template_for(
+                    issue=dispatch.issue, language=language, version=dispatch.rendering_version
+                )
                 for language in {row.language for row in claimed}
             }
             recorder = recorder_make()
@@ -372,7 +374,9 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
         template = templates.get(delivery.language)
         if template is None:
             template = templates[delivery.language] = message_template_for(
-                issue=dispatch.issue, language=delivery.language
+                issue=dispatch.issue,
+                language=delivery.language,
+                version=dispatch.rendering_version,
             )
         recipient = recipient_make(
             subscriber_id=delivery.subscriber_id,

@@ -22,7 +22,9 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from newsletter.approval import issue_sendable_version
 from newsletter.models import Issue, IssueStatus
+from newsletter.rendering import RenderingError, issue_render_keep
 from newsletter.services import issue_publish
 from subscribers.models import Segment
 from subscribers.selectors import segments_resolve
@@ -55,14 +57,21 @@ def dispatch_create(
     created_by=None,
     scheduled_at: datetime | None = None,
     actor=None,
+    version: str = "",
 ) -> Dispatch:
     """A dispatch of the issue to the segments (None: all segments), started unless scheduled.
 
     `actor` is who the audit trail names (a command line has no user); it defaults to
-    `created_by`.
+    `created_by`. `version` is the rendering version the editor confirmed (the admin's
+    confirmation page): when the issue is another version by now, nothing is created.
     """
     actor = actor or created_by
-    _issue_sendable_check(issue)
+    sendable = issue_dispatch_check(issue)
+    if version and version != sendable:
+        raise ValidationError(
+            _("%(issue)s ändrades efter att du bekräftade utskicket. Bekräfta igen.")
+            % {"issue": issue}
+        )
     if scheduled_at is not None:
         schedule_check(scheduled_at)
     segments = dispatch_segments_choose(segment_slugs or [])
@@ -127,15 +136,18 @@ def dispatch_segments_choose(segment_slugs: Iterable[str]) -> list[Segment]:
     return segments
 
 
-def _issue_sendable_check(issue: Issue) -> None:
-    # Only an issue whose pre-flight checklist passed may reach readers; checked again at
-    # start because an editor may reopen a scheduled issue in the meantime.
+def issue_dispatch_check(issue: Issue) -> str:
+    """The rendering version the issue may be sent as. Only an issue whose pre-flight
+    checklist passed, and (newsletter.approval) that a second editor approved as it is now,
+    may reach readers; checked again at start because an editor may reopen or edit a
+    scheduled issue in the meantime."""
     if issue.status == IssueStatus.DRAFT:
         raise ValidationError(
             _("%(issue)s är ett utkast: markera numret som klart innan det skickas.")
             % {"issue": issue}
         )
     issue_deliveries_kept_check(issue)
+    return issue_sendable_version(issue=issue)
 
 
 def issue_deliveries_kept_check(issue: Issue) -> None:
@@ -169,12 +181,21 @@ def _dispatch_start(*, dispatch: Dispatch, actor) -> Dispatch:
         raise DispatchStateError(
             _("Utskicket kan inte startas när det har status %s.") % locked.get_status_display()
         )
-    # The issue's lock orders this start against a retention purge of the issue
+    # Serialises with an approval and an edit of the issue row (what is frozen below is what
+    # was checked here) and with a retention purge of the issue
     # (worker.retention.issue_deliveries_seal): one of them sees the other's outcome.
-    Issue.objects.select_for_update(no_key=True).filter(pk=locked.issue_id).first()
-    _issue_sendable_check(locked.issue)
+    Issue.objects.select_for_update().filter(pk=locked.issue_id).first()
+    version = issue_dispatch_check(locked.issue)
     if locked.planned_at is None:
         dispatch_plan(dispatch=locked)
+    # Frozen send: every batch sends this version (worker.outgoing.message_template_for),
+    # rendered now in every language (a batch reads each reader's language when it claims
+    # the row, and a reader may change it meanwhile) and kept for good.
+    languages = [code for code, _name in settings.LANGUAGES]
+    try:
+        issue_render_keep(issue=locked.issue, languages=languages, version=version)
+    except RenderingError as error:
+        raise ValidationError(str(error)) from error
     if locked.issue.status == IssueStatus.READY:
         # The email links to the issue's web version ("Visa i webbläsaren", "Läs mer"), so
         # the web version goes live when the first readers are mailed.
@@ -185,6 +206,7 @@ def _dispatch_start(*, dispatch: Dispatch, actor) -> Dispatch:
         started_at=now,
         awaiting_editor=False,
         status_reason="",
+        rendering_version=version,
     )
     _enqueue_start(locked.pk)
     dispatch.refresh_from_db()

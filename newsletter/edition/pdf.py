@@ -69,8 +69,9 @@ def edition_filename(issue: Issue) -> str:
 def edition_version(*, issue: Issue, articles: list[Article]) -> str:
     fields = {
         "email": issue_version(issue=issue, articles=articles),
-        # What the PDF prints that the email may not: whole bodies and credits.
+        # What the PDF prints that the email may not: whole bodies, credits, the date.
         "articles": [[article.pk, article.body, article.image_credit] for article in articles],
+        "issue": [str(issue.publication_date)],
         "colophon": colophon().as_list(),
         "templates": [
             get_template(name).template.source

@@ -97,6 +97,20 @@ def _ready_issue() -> dict:
     return {"issue": sendable_issue_make()}
 
 
+def _unapproved_issue() -> dict:
+    # Made by no one (a fixture), so any editor may be its second pair of eyes.
+    return {"issue": sendable_issue_make(approved=False)}
+
+
+def _approve(client, a):
+    from newsletter.approval import issue_current_version
+
+    return client.post(
+        reverse("admin:newsletter_issue_transition", args=[a["issue"].pk]),
+        {"action": "approve", "version": issue_current_version(issue=a["issue"])},
+    )
+
+
 def _published_with_readers() -> dict:
     readers = segment_make(slug="lasare")
     subscriber_make(email=READER_EMAIL, segments=[readers])
@@ -245,6 +259,16 @@ CASES: dict[str, Case] = {
         perform=_transition("reopen"),
         changed=lambda a: _status(Issue, a["issue"].pk) == IssueStatus.DRAFT,
     ),
+    # The right to approve is the editors' (and administrators'); distribution staff may
+    # view issues but a forged approval is refused.
+    "issue_approve": Case(
+        page="admin:newsletter_issue_transition",
+        records=AuditAction.ISSUE_APPROVE,
+        cells=_EDITING,
+        arrange=_unapproved_issue,
+        perform=_approve,
+        changed=lambda a: bool(Issue.objects.get(pk=a["issue"].pk).approved_version),
+    ),
     "issue_send_test": Case(
         page="admin:newsletter_issue_send_test",
         records=AuditAction.TEST_SEND,
@@ -273,7 +297,9 @@ CASES: dict[str, Case] = {
         records=None,
         why_not_recorded="composing an issue is not in the trail (the admin's history has it)",
         cells=_EDITING,
-        arrange=_ready_issue,
+        # Unapproved: moving an approved issue's articles withdraws the approval, an entry of
+        # its own (tests/composing/test_issue_approval.py).
+        arrange=_unapproved_issue,
         perform=lambda client, a: client.post(
             reverse(
                 "admin:newsletter_issue_move_article",

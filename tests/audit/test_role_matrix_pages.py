@@ -112,6 +112,9 @@ PAGES: dict[str, tuple[int, ...]] = {
     "admin:newsletter_issue_link_check":          (*NO_STAFF, 405, 405, 405, 405, 405),
     "admin:newsletter_issue_link_check_progress": (*NO_STAFF, 403, 200, 200, 200, 200),
     "admin:newsletter_issue_move_article":        (*NO_STAFF, 405, 405, 405, 405, 405),
+    # One revision in the history (django-simple-history's restore form): who may view.
+    "admin:newsletter_issue_simple_history":      (*NO_STAFF, 403, 200, 200, 200, 200),
+    "admin:newsletter_article_simple_history":    (*NO_STAFF, 403, 200, 403, 200, 200),
     "admin:worker_dispatch_progress":             (*NO_STAFF, 403, 200, 403, 200, 200),
     "admin:worker_dispatch_control":              (*NO_STAFF, 405, 405, 405, 405, 405),
     "admin:worker_dispatch_emergency":            (*NO_STAFF, 403, 200, 403, 200, 200),
@@ -239,6 +242,11 @@ def _page_url(name: str, users: dict) -> str:
             language="sv",
         )
         return reverse(name, args=[job.pk])
+    if name in ("admin:newsletter_issue_simple_history", "admin:newsletter_article_simple_history"):
+        issue = sendable_issue_make()
+        target = issue if "issue" in name else issue.articles.first()
+        revision = type(target).history.filter(id=target.pk).latest()
+        return reverse(name, args=[target.pk, revision.history_id])
     if name.startswith("admin:newsletter_issue_"):
         issue = sendable_issue_make()
         if name == "admin:newsletter_issue_move_article":
