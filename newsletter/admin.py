@@ -130,7 +130,20 @@ class CorrectionAdminMixin:
             request, object_id, lambda: parent(request, object_id, form_url, extra_context)
         )
 
+    def history_view(self, request, object_id, extra_context=None):
+        # django-simple-history looks the object up by the raw id: a malformed one would be a
+        # server error, so it gets the admin's own answer to an unknown object first.
+        if self.get_object(request, object_id) is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        parent = super().delete_view
+        return self._refusing(request, lambda: parent(request, object_id, extra_context))
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if self.get_object(request, object_id) is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
         request.lansnytt_restoring = version_id  # save_model names it in the new revision
         parent = super().history_form_view
         return self._with_correction(

@@ -51,7 +51,7 @@ def world(db, settings, tmp_path):
     issue = sendable_issue_make(
         slug="2018-1",
         title=f"Länsnytt 2018:1 {MARKUP}",
-        status=IssueStatus.PUBLISHED,
+        status=IssueStatus.READY,
         intro=MARKUP,
         preheader=MARKUP,
     )
@@ -60,6 +60,9 @@ def world(db, settings, tmp_path):
     article.lead = MARKUP
     article.body = f"Brödtext {MARKUP}"
     article.save()
+    # Composed, then published: a published issue's content changes only as a correction.
+    type(issue).objects.filter(pk=issue.pk).update(status=IssueStatus.PUBLISHED)
+    issue.refresh_from_db()
     dispatch = Dispatch.objects.create(
         issue=issue, status=DispatchStatus.PAUSED, status_reason=MARKUP, created_by=staff
     )

@@ -150,6 +150,13 @@ def _value(route: Route, parameter: str, world: dict):
 def route_url(route: Route, kwargs: dict[str, object]) -> str | None:
     """The route's URL with `kwargs`; None when its pattern cannot hold them (a regex that
     only matches app labels cannot carry markup, so there is nothing to try there)."""
+    if route.name and route.name.endswith("_simple_history"):
+        # django-simple-history's revision page: unnamed groups (object id, revision id).
+        from newsletter.models import Article, Issue
+
+        model = Issue if route.name == "admin:newsletter_issue_simple_history" else Article
+        revision = model.history.order_by("history_id").first()
+        return reverse(route.name, args=[revision.id, revision.history_id])
     if route.name:
         try:
             return reverse(route.name, kwargs=kwargs)
