@@ -77,7 +77,7 @@ class IssueForm(CorrectionForm):
 
 
 ARTICLE_FIELDS = ("issue", "position", "kicker", "heading", "slug", "lead", "body", "image",
-                  "image_alt", "image_credit", "cta_label", "cta_url")  # fmt: skip
+                  "image_alt", "image_credit", "cta_label", "cta_url", "channel")  # fmt: skip
 
 
 class ArticleForm(CorrectionForm):

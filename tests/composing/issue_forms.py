@@ -9,7 +9,7 @@ from newsletter.models import Issue
 ISSUE_FIELDS = ("title", "year", "number", "slug", "subject", "preheader", "intro", "language",
                 "cover_image_alt")  # fmt: skip
 ARTICLE_FIELDS = ("position", "kicker", "heading", "slug", "lead", "body", "image_alt",
-                  "image_credit", "cta_label", "cta_url")  # fmt: skip
+                  "image_credit", "cta_label", "cta_url", "channel")  # fmt: skip
 
 
 def issue_form_data(issue: Issue, *, articles: dict[int, dict] | None = None, **changes) -> dict:

@@ -65,11 +65,14 @@ def test_it_answers_not_modified_to_a_reader_who_has_it(client, published):
     assert response.status_code == 304
 
 
-def test_it_makes_a_new_pdf_when_an_article_changes(client, published, generations):
+def test_it_makes_a_new_pdf_when_an_article_is_corrected(client, published, generations):
+    from newsletter.corrections import issue_correction
+
     before = client.get(PDF_URL).content
     article = published.articles.first()
     article.body = "Nu med **helt ny** brödtext om meröppna bibliotek."
-    article.save()
+    with issue_correction(issue=published, reason="Ny brödtext", actor=None):
+        article.save()
 
     after = client.get(PDF_URL).content
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from accounts.roles import EDITORS
 from subscribers.models import Channel, SubscriberStatus, Suppression, SuppressionReason
 from subscribers.validation import email_hash
+from tests.dispatching import issue_approved
 from tests.factories import segment_make, sendable_issue_make, staff_user_make, subscriber_make
 from worker.models import Delivery, DeliveryStatus, Dispatch
 from worker.preview import dispatch_preview, resend_preview
@@ -141,6 +142,8 @@ def test_an_edit_between_the_page_and_the_click_shows_the_page_again(editor_clie
     version = re.search(r'name="_confirmed_version" value="([0-9a-f]+)"', html).group(1)
     audience.subject = "Ny ämnesrad"
     audience.save()
+    # A second editor approves the new wording: the approval is current, the confirmation not.
+    issue_approved(audience)
 
     again = editor_client.post(add, {**_form(audience, "bibliotek"), "_confirmed_version": version})
 

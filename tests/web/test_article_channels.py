@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.roles import EDITORS, role_groups_sync
+from newsletter.corrections import issue_correction
 from newsletter.models import ArticleChannel, IssueStatus
 from newsletter.rendering import issue_render, issue_version
 from newsletter.selectors import articles_for_email
@@ -81,7 +82,8 @@ def test_changing_where_an_article_goes_changes_the_email_and_its_version(issue)
     before = issue_render(issue=issue)
     article = issue.articles.get(slug="bara-webb")
     article.channel = ArticleChannel.BOTH
-    article.save()
+    with issue_correction(issue=issue, reason="Reportaget ska också med i e-posten", actor=None):
+        article.save()
 
     after = issue_render(issue=issue)
 
@@ -114,7 +116,8 @@ def test_editors_set_where_an_article_goes_in_the_admin(client, issue):
 def test_an_email_only_article_carries_its_body_in_the_email_and_links_to_no_404(issue):
     article = issue.articles.get(slug="bara-epost")
     article.body = "Hela texten finns **bara** här.\n\n<script>alert(1)</script>"
-    article.save()
+    with issue_correction(issue=issue, reason="Hela texten", actor=None):
+        article.save()
 
     rendered = issue_render(issue=issue)
 
