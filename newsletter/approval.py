@@ -20,7 +20,7 @@ from audit.services import audit_record
 
 from .models import Issue, IssueStatus
 from .rendering import issue_current_version
-from .revisions import issue_last_changed_by
+from .revisions import issue_authors_since_approval, issue_last_changed_by
 
 APPROVE_PERMISSION = "newsletter.approve_issue"
 
@@ -103,6 +103,13 @@ def issue_approve(*, issue: Issue, actor, version: str) -> Issue:
                 _(
                     "Du ändrade numret senast: en annan redaktör behöver godkänna det "
                     "(en andra granskare)."
+                )
+            )
+        if actor.pk in issue_authors_since_approval(issue=issue):
+            raise ApprovalRefused(
+                _(
+                    "Du har ändrat numret sedan det senast godkändes: en redaktör som inte har "
+                    "ändrat det behöver godkänna det (en andra granskare)."
                 )
             )
         Issue.objects.filter(pk=issue.pk).update(

@@ -19,6 +19,9 @@ from .models import Article, Issue
 
 # How many recent revisions of the issue and of its articles are looked at.
 _LOOK_BACK = 50
+# How many revisions since the last approval are read for its authors (an issue between two
+# approvals has tens; the bound keeps a flood of saves from making approving slow).
+_AUTHORS_LOOK_BACK = 1000
 
 
 def _changed(record) -> bool:
@@ -51,6 +54,40 @@ def issue_last_changed_by(*, issue: Issue):
     # Only saves that changed nothing in the window (someone saving over and over to push
     # their change out of sight): the latest saver counts, never "no one".
     return candidates[0].history_user if candidates else None
+
+
+def issue_authors_since_approval(*, issue: Issue) -> set[int]:
+    """The ids of everyone who changed the issue or one of its articles since it was last
+    approved (since it was made, if it never was): none of them may approve it.
+
+    Four eyes means the approver wrote none of what they approve. Looking only at the last
+    editor would let A change the subject, B fix a typo in a body, and A then approve A's own
+    subject. Saves that changed nothing do not make anyone an author.
+    """
+    from audit.models import AuditAction, AuditEntry
+
+    approved_at = (
+        AuditEntry.objects.filter(
+            action=AuditAction.ISSUE_APPROVE,
+            object_type=Issue._meta.label_lower,
+            object_id=str(issue.pk),
+        )
+        .values_list("created_at", flat=True)
+        .first()  # the newest: entries are ordered newest first
+    )
+    issue_records = Issue.history.filter(id=issue.pk)
+    article_records = Article.history.filter(issue_id=issue.pk)
+    if approved_at is not None:
+        issue_records = issue_records.filter(history_date__gt=approved_at)
+        article_records = article_records.filter(history_date__gt=approved_at)
+    authors: set[int] = set()
+    for records in (issue_records, article_records):
+        for record in records.exclude(history_user_id=None).order_by("-history_date")[
+            :_AUTHORS_LOOK_BACK
+        ]:
+            if record.history_user_id not in authors and _changed(record):
+                authors.add(record.history_user_id)
+    return authors
 
 
 def text_diff(old: str, new: str) -> SafeString:

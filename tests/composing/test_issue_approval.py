@@ -115,6 +115,43 @@ def test_a_save_that_changes_nothing_does_not_make_someone_else_the_last_editor(
         issue_approve(issue=issue, actor=anna, version=issue_current_version(issue=issue))
 
 
+def test_an_editor_cannot_approve_their_own_change_after_someone_else_edited_too(editors):
+    anna, bertil = editors
+    cecilia = staff_user_make(username="cecilia", groups=[EDITORS])
+    issue = sendable_issue_make(approved=False)
+    _edit_intro(_client(anna), issue, "Anna skrev ingressen.")
+    # Bertil fixes a typo afterwards: he is now the last editor, but the intro is Anna's.
+    _edit_intro(_client(bertil), issue, "Anna skrev ingressen, rättad.")
+
+    for author in (anna, bertil):
+        response = _approve_post(_client(author), issue)
+        assert "en redaktör som inte har ändrat det" in _messages(response) or (
+            "en annan redaktör behöver godkänna" in _messages(response)
+        )
+    issue.refresh_from_db()
+    assert not issue.approved_version
+
+    _approve_post(_client(cecilia), issue)
+    issue.refresh_from_db()
+    assert issue.approved_by == cecilia
+
+
+def test_after_an_approval_only_the_new_change_counts(editors):
+    anna, bertil = editors
+    issue = sendable_issue_make(approved=False)
+    _edit_intro(_client(anna), issue, "Anna skrev ingressen.")
+    _approve_post(_client(bertil), issue)
+    # Bertil changes it after approving it; Anna, who wrote the approved intro, reviews.
+    _edit_intro(_client(bertil), issue, "Bertils tillägg efter godkännandet.")
+
+    refused = _approve_post(_client(bertil), issue)
+    _approve_post(_client(anna), issue)
+
+    assert "en annan redaktör behöver godkänna" in _messages(refused)
+    issue.refresh_from_db()
+    assert issue.approved_by == anna
+
+
 def test_it_refuses_to_approve_a_version_that_is_no_longer_the_issue_s(editors):
     anna, bertil = editors
     issue = sendable_issue_make(approved=False)
