@@ -45,11 +45,17 @@ class GeneratedFiles:
     what: str
 
 
+EDITIONS = "edition"
 OUTBOX = "outbox"
 PRINT_EXPORTS = "print"
 RENDERINGS = "render"
 
 GENERATED: dict[str, GeneratedFiles] = {
+    EDITIONS: GeneratedFiles(
+        directory=lambda: Path(settings.VAR_DIR) / "edition",
+        forgetting=Forgetting.NOTHING,
+        what="the demo issue's PDF edition and its legal deposit metadata (no subscriber's data)",
+    ),
     OUTBOX: GeneratedFiles(
         directory=lambda: Path(settings.EMAIL_OUTBOX_DIR),
         forgetting=Forgetting.FILES_NAMING_THE_ADDRESS,

@@ -60,3 +60,29 @@ def test_it_sends_the_demo_issue_to_all_segments_from_the_demo_step(embedded, ca
     assert "1 skickade" in output
     assert str(embedded) in output
     assert len(list(embedded.glob("*.eml"))) == 1
+
+
+def test_the_demo_writes_the_published_issue_s_pdf_edition_and_its_deposit_metadata(
+    embedded, capsys, settings, tmp_path
+):
+    import json
+
+    from worker.management.commands.demo import Command
+
+    settings.VAR_DIR = tmp_path / "var"
+    readers = segment_make(slug="lasare")
+    subscriber_make(email="lasare@example.se", segments=[readers])
+    issue = sendable_issue_make(slug="2018-1")
+    demo = Command()
+
+    demo._edition_export(issue)  # not published yet: nothing to deposit
+    assert not (settings.VAR_DIR / "edition").exists()
+    demo._send(issue)
+    demo._edition_export(issue)
+
+    edition = settings.VAR_DIR / "edition"
+    pdf = edition / "lansnytt-2018-1.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    metadata = json.loads(next(edition.glob("*.json")).read_text())
+    assert "lasare@example.se" not in json.dumps(metadata)
+    assert str(pdf) in capsys.readouterr().out

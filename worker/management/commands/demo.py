@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from lansnytt.generated_files import PRINT_EXPORTS, RENDERINGS, generated_dir
+from lansnytt.generated_files import EDITIONS, PRINT_EXPORTS, RENDERINGS, generated_dir
 from newsletter.approval import (
     approval_required,
     issue_approve,
@@ -27,7 +27,7 @@ from worker.transport import transport_make
 
 
 class Command(BaseCommand):
-    help = "Kör demon: demodata, nummer, rendering, utskick och tryckexport."
+    help = "Kör demon: demodata, nummer, rendering, utskick, PDF-utgåva och tryckexport."
 
     def handle(self, *args, **options) -> None:
         # seed_demo also composes the demo issue (newsletter.demo.demo_issue_ensure).
@@ -35,6 +35,7 @@ class Command(BaseCommand):
         issue = demo_issue_ensure()
         self._render(issue)
         self._send(issue)
+        self._edition_export(issue)
         self._print_list_export(issue)
 
     def _render(self, issue: Issue) -> None:
@@ -76,6 +77,19 @@ class Command(BaseCommand):
         editor = get_user_model().objects.get(username=EDITOR_USERNAME)
         issue_approve(issue=issue, actor=editor, version=version)
         self.stdout.write(f"{issue} godkänt för utskick av {editor.get_username()}.")
+
+    def _edition_export(self, issue: Issue) -> None:
+        """The published issue's PDF edition and its legal deposit metadata, to var/edition/."""
+        issue.refresh_from_db()
+        if not issue.is_published:
+            return  # sent by workers elsewhere: published when their first batch starts
+        call_command(
+            "legal_deposit_export",
+            issue.slug,
+            output=str(generated_dir(EDITIONS)),
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
 
     def _print_list_export(self, issue: Issue) -> None:
         """Export the demo issue's print list to var/print/ and print its totals."""
