@@ -60,8 +60,8 @@ def issue_sendable_version(*, issue: Issue) -> str:
             )
         else:
             message = _(
-                "%(issue)s behöver godkännande av en annan redaktör än den som ändrade det "
-                "senast innan det skickas till segment."
+                "%(issue)s behöver godkännande av en redaktör som inte har ändrat det innan "
+                "det skickas till segment."
             )
         raise IssueNotApproved(message % {"issue": issue}, code="not_approved")
     return version
