@@ -79,6 +79,14 @@ class _Item:
     message_id: str
 
 
+def _loop_running_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def dispatch_status_read(dispatch_id: int) -> str | None:
     """The dispatch's status now, on this thread's connection (renewed if it died since the
     batch began: worker/connections.py)."""
@@ -143,7 +151,14 @@ class Conversations:
 
     def run(self, connections: int) -> None:
         try:
-            asyncio.run(self._main(connections))
+            if _loop_running_here():
+                # A caller with an event loop of its own in this thread (a process driving a
+                # browser through Playwright's sync API, say) cannot start a second one here:
+                # the conversations get a thread of their own, and this one waits for them.
+                with ThreadPoolExecutor(1, thread_name_prefix="delivery-conversations") as own:
+                    own.submit(asyncio.run, self._main(connections)).result()
+            else:
+                asyncio.run(self._main(connections))
         finally:
             # A lambda, so that `connection` is looked up in that thread (it is per thread).
             self._status_thread.submit(lambda: connection.close()).result()

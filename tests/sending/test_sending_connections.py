@@ -407,3 +407,19 @@ def test_it_gives_each_delivery_its_own_envelope_sender_over_the_pipeline(relay,
         # VERP (worker/verp.py): a bounce names its delivery, whichever connection sent it.
         assert relay.envelope_senders[row.email].startswith(f"bounces+{row.pk}-")
         assert relay.envelope_senders[row.email].endswith("@lansnytt.example.org")
+
+
+def test_it_sends_a_batch_from_a_thread_that_already_runs_an_event_loop(relay):
+    # A test process driving a browser (Playwright's sync API) keeps a loop running in its
+    # main thread; asyncio.run cannot start a second one there.
+    import asyncio
+
+    addresses, dispatch = _sending_dispatch(people=20)
+
+    async def caller():
+        return delivery_batch_send(dispatch_id=dispatch.pk)
+
+    result = asyncio.run(caller())
+
+    assert result.sent == 20
+    assert sorted(relay.recipients()) == sorted(addresses)
