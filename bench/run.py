@@ -431,7 +431,7 @@ def table_format(results: dict) -> str:
     renders = [str(row["renders"]) for row in measured if "renders" in row]
     if renders:
         lines.append(
-            "MJML renders per dispatch:     "
+            "MJML renders per dispatch and language: "
             + ", ".join(renders)
             + (" (met; target 1 per issue and language)" if set(renders) == {"1"} else " (NOT met)")
         )
