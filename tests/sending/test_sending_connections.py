@@ -413,13 +413,24 @@ def test_it_sends_a_batch_from_a_thread_that_already_runs_an_event_loop(relay):
     # A test process driving a browser (Playwright's sync API) keeps a loop running in its
     # main thread; asyncio.run cannot start a second one there.
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     addresses, dispatch = _sending_dispatch(people=20)
 
     async def caller():
         return delivery_batch_send(dispatch_id=dispatch.pk)
 
-    result = asyncio.run(caller())
+    def thread_with_a_loop():
+        # A thread of its own: this test's thread may itself run a loop (a browser test ran).
+        from django.db import connection
+
+        try:
+            return asyncio.run(caller())
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(thread_with_a_loop).result()
 
     assert result.sent == 20
     assert sorted(relay.recipients()) == sorted(addresses)
