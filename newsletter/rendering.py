@@ -79,19 +79,7 @@ def issue_render(*, issue: Issue, language: str | None = None) -> RenderedIssue:
     ).first()
     if row is None:
         row = _render_and_store(issue=issue, articles=articles, language=language, version=version)
-    rendered = RenderedIssue(
-        issue_id=issue.pk,
-        language=language,
-        subject=row.subject,
-        preheader=row.preheader,
-        html=row.html,
-        text=row.text,
-        version=version,
-    )
-    if len(_memo) >= _MEMO_SIZE:
-        _memo.pop(next(iter(_memo)))
-    _memo[key] = rendered
-    return rendered
+    return _memo_keep(key, row)
 
 
 def issue_personalise(
@@ -153,8 +141,14 @@ def issue_render_frozen(*, issue: Issue, language: str, version: str) -> Rendere
                 f"Den skickade versionen {version[:12]} av {issue} finns inte på {language}."
             )
         return rendered
+    return _memo_keep(key, row)
+
+
+def _memo_keep(key: tuple[int, str, str], row: IssueRendering) -> RenderedIssue:
+    """The stored rendering as this process keeps it, in a memo of bounded size."""
+    issue_id, language, version = key
     rendered = RenderedIssue(
-        issue_id=issue.pk,
+        issue_id=issue_id,
         language=language,
         subject=row.subject,
         preheader=row.preheader,
@@ -162,6 +156,8 @@ def issue_render_frozen(*, issue: Issue, language: str, version: str) -> Rendere
         text=row.text,
         version=version,
     )
+    if len(_memo) >= _MEMO_SIZE:
+        _memo.pop(next(iter(_memo)))
     _memo[key] = rendered
     return rendered
 
