@@ -27,12 +27,17 @@ DEFAULT_SETTINGS = {
 }
 
 
-def workers_start(celery_workers, count: int = 1, **settings: str) -> list[str]:
+def workers_start(
+    celery_workers, count: int = 1, *, concurrency: int = 2, **settings: str
+) -> list[str]:
     """`count` workers at the default settings, ready; only the first runs beat (one per
     site). Returns their names (distinct hostnames, as on several machines)."""
     for number in range(count):
         celery_workers.start(
-            default_timings=True, beat=number == 0, **{**DEFAULT_SETTINGS, **settings}
+            default_timings=True,
+            beat=number == 0,
+            concurrency=concurrency,
+            **{**DEFAULT_SETTINGS, **settings},
         )
     return workers_ready(count)
 

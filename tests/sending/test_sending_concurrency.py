@@ -32,10 +32,17 @@ pytestmark = [
 def test_it_sends_two_issues_at_once_each_to_everyone_once(celery_workers, smtp_server):
     people = readers_make(120)
     smtp_server.reply_delay = lambda: 0.01  # a relay a few milliseconds away
-    workers_start(celery_workers, count=2)
+    # Room for more batches than one dispatch may have at work (SEND_PARALLEL_BATCHES, 8):
+    # the second dispatch's batches need processes while the first's are busy.
+    workers_start(celery_workers, count=2, concurrency=6)
+    # Every conversation waits at its first RCPT until the second dispatch has started too: a
+    # pipelined batch sends fast, and starting a dispatch (it renders its frozen version
+    # first) takes long enough for the first to be done before the second begins.
+    smtp_server.hold_after = 0
     started = time.monotonic()
     first = dispatch_send(issue_slug="2018-1")
     second = dispatch_send(issue_slug="2018-2")
+    smtp_server.release()
     first, second = dispatch_wait(first, timeout=120), dispatch_wait(second, timeout=120)
 
     counts = counts_take(smtp_server, [first, second], started=started)
