@@ -9,18 +9,15 @@ the PDF template and stylesheet, WeasyPrint's own version.
 
 WeasyPrint is a browser without a network here: the only URLs it may open are the issue's
 own uploaded images, read from storage (EditionFetcher); an address anywhere else in the
-content (an article body is editor-written Markdown) is not fetched.
+content (an article body is editor-written Markdown) is not fetched (fetcher.py).
 """
 
 import hashlib
 import json
 import logging
 import time
-from urllib.parse import unquote, urlsplit
+from importlib.metadata import version as package_version
 
-import weasyprint
-from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import get_template
 from django.utils import translation
@@ -41,26 +38,6 @@ EDITION_REVISION = "1"
 PDF_VARIANT = "pdf/ua-1"
 
 
-class EditionFetcher(weasyprint.urls.URLFetcher):
-    """Opens the issue's uploaded images from storage and nothing else: no network, no files
-    outside storage. WeasyPrint leaves out a resource whose fetch fails (and logs it)."""
-
-    def fetch(self, url, headers=None):
-        prefix = media_url("")
-        if not url.startswith(prefix):
-            raise ValueError(f"not fetched in a PDF edition: {url[:200]}")
-        name = unquote(urlsplit(url[len(prefix) :]).path)
-        if not name or name.startswith("/") or ".." in name.split("/") or "\\" in name:
-            raise ValueError(f"not a stored file name: {name[:200]}")
-        if not default_storage.exists(name):
-            raise ValueError(f"no such upload: {name[:200]}")
-        with default_storage.open(name, "rb") as stored:
-            body = stored.read(settings.IMAGE_MAX_BYTES + 1)
-        if len(body) > settings.IMAGE_MAX_BYTES:
-            raise ValueError(f"upload too large for the edition: {name[:200]}")
-        return weasyprint.urls.URLFetcherResponse(url, body=body)
-
-
 def edition_filename(issue: Issue) -> str:
     """The file's name, the same in the public URL and in the legal deposit export."""
     return f"lansnytt-{issue.slug}.pdf"
@@ -77,7 +54,7 @@ def edition_version(*, issue: Issue, articles: list[Article]) -> str:
             get_template(name).template.source
             for name in (EDITION_TEMPLATE, EDITION_STYLESHEET, COLOPHON_TEMPLATE)
         ],
-        "weasyprint": weasyprint.__version__,
+        "weasyprint": package_version("weasyprint"),
         "revision": EDITION_REVISION,
     }
     encoded = json.dumps(fields, ensure_ascii=False, sort_keys=True).encode()
@@ -165,6 +142,13 @@ def edition_html(*, issue: Issue, articles: list[Article]) -> str:
 
 def edition_pdf_generate(*, issue: Issue, articles: list[Article]) -> tuple[bytes, int]:
     """(PDF bytes, page count): the one call into WeasyPrint (tests count calls to it)."""
+    # Imported here: WeasyPrint (with its cffi bindings) takes about half a second and tens
+    # of MB to load, and the URLconf imports this module, so every web and Celery process
+    # (which reverse URLs) would pay for it while only this function needs it.
+    import weasyprint
+
+    from .fetcher import EditionFetcher
+
     html = weasyprint.HTML(
         string=edition_html(issue=issue, articles=articles),
         base_url=absolute_url("/"),

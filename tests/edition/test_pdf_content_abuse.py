@@ -9,7 +9,8 @@ import pytest
 import weasyprint
 
 from newsletter.content import media_url
-from newsletter.edition.pdf import EditionFetcher, edition_html, issue_edition
+from newsletter.edition.fetcher import EditionFetcher
+from newsletter.edition.pdf import edition_html, issue_edition
 from tests.edition.pdfs import pdf_text, structure_elements
 from tests.factories import article_make, sendable_issue_make
 
