@@ -203,7 +203,10 @@ def _slot_values(recipient: Recipient, *, date: str, language: str) -> dict[str,
     for placeholder, slot in _TEXT_SLOTS.items():
         values[slot] = qp_encode(personal.text[placeholder])
     for placeholder, slot in _HTML_SLOTS.items():
-        values[slot] = qp_encode(personal.html[placeholder])
+        html = personal.html[placeholder]
+        # The links are the same in both parts (escaping changes nothing in them): encode once.
+        same = html == personal.text[placeholder]
+        values[slot] = values[_TEXT_SLOTS[placeholder]] if same else qp_encode(html)
     return values
 
 

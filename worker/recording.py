@@ -19,6 +19,7 @@ lost are restored; each batch ends with one commit that waits for the flush. REA
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -82,21 +83,26 @@ def records_sent_write(records: list[SentRecord]) -> int:
     if not records:
         return 0
     if connection.vendor == "postgresql":
-        rows = ", ".join(["(%s::bigint, %s::uuid, %s, %s, %s, %s::timestamptz)"] * len(records))
-        parameters = [
-            value
-            for record in records
-            for value in (
-                record.delivery.id,
-                record.delivery.claim,
-                record.delivery.email,
-                record.reply,
-                record.message_id,
-                record.sent_at,
-            )
-        ]
+        # The records as one JSON parameter: the statement is the same text for any number
+        # of records (nothing is parsed anew per group), and json.dumps (C) is far cheaper
+        # than psycopg adapting a value at a time, on a thread that shares the GIL with the
+        # connections.
+        rows = json.dumps(
+            [
+                {
+                    "i": record.delivery.id,
+                    "c": str(record.delivery.claim),
+                    "e": record.delivery.email,
+                    "r": record.reply,
+                    "m": record.message_id,
+                    "t": record.sent_at.isoformat(),
+                }
+                for record in records
+            ],
+            ensure_ascii=False,
+        )
         with connection.cursor() as cursor:
-            cursor.execute(_RECORDS_SENT_SQL.format(rows=rows), parameters)
+            cursor.execute(_RECORDS_SENT_SQL, [rows])
             return cursor.rowcount
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -119,11 +125,12 @@ def records_sent_write(records: list[SentRecord]) -> int:
 
 
 _RECORDS_SENT_SQL = (
-    "UPDATE worker_delivery AS d SET status = 'sent', email = v.email, smtp_reply = v.reply, "
-    "message_id = v.message_id, sent_at = v.sent_at, finished_at = v.sent_at, "
+    "UPDATE worker_delivery AS d SET status = 'sent', email = v.e, smtp_reply = v.r, "
+    "message_id = v.m, sent_at = v.t, finished_at = v.t, "
     "claimed_until = NULL, claim_token = NULL, last_error = '' "
-    "FROM (VALUES {rows}) AS v(id, claim, email, reply, message_id, sent_at) "
-    "WHERE d.id = v.id AND d.status = 'sending' AND d.claim_token = v.claim"
+    "FROM json_to_recordset(%s::json) "
+    "AS v(i bigint, c uuid, e text, r text, m text, t timestamptz) "
+    "WHERE d.id = v.i AND d.status = 'sending' AND d.claim_token = v.c"
 )
 _RECORD_SENT_SQL = (
     "UPDATE worker_delivery SET status = %s, email = %s, smtp_reply = %s, message_id = %s, "
