@@ -115,6 +115,8 @@ class Conversations:
         result,
         refill: Callable[[], list[ClaimedDelivery]] | None = None,
         refill_seconds: float = 0,
+        share: Callable[[], int] | None = None,
+        slot_give_back: Callable[[int], None] | None = None,
     ) -> None:
         self.dispatch_id = dispatch_id
         self.rows = list(claimed)
@@ -144,6 +146,12 @@ class Conversations:
         self._replies = 0  # messages the server took or refused by itself, so far
         self._rate_at: float | None = None  # when the reserved place in the rate limit comes
         self._status_thread = ThreadPoolExecutor(1, thread_name_prefix="delivery-status")
+        # The relay's connection slots this batch may keep (RelaySlots.share, asked at every
+        # status check): connections numbered from it on end once their message is answered
+        # and give their slot back (slot_give_back), for a batch that waits for one.
+        self._share = share
+        self._slot_give_back = slot_give_back
+        self._allowed = 2**62
 
     def untried(self) -> list[ClaimedDelivery]:
         """Rows no connection handed to the server: they can be given back at once."""
@@ -269,6 +277,17 @@ class Conversations:
                     result.stopped = True
                     self._stop()
                     return None
+                if self._share is not None:
+                    try:
+                        allowed = await asyncio.get_running_loop().run_in_executor(
+                            self._status_thread, self._share
+                        )
+                    except Exception:
+                        # Redis is away: keep the connections (the slots lapse by themselves
+                        # if the heartbeat cannot renew them either).
+                        logger.warning("relay slots: share unknown", exc_info=True)
+                    else:
+                        self._allowed = min(self._allowed, allowed)
                 continue
             # Before every message (a clock read): once the lease may have lapsed, the
             # sweeper may hand these rows to another worker, so nothing more goes out.
@@ -307,10 +326,15 @@ class Conversations:
     # -- outcomes ---------------------------------------------------------------------------
 
     async def _record(self, record) -> None:
-        if not self.recorder.submit_nowait(record):
-            # The writer is behind: wait for a slot off the loop, so that the other
-            # connections still read their replies meanwhile.
-            await asyncio.to_thread(self.recorder.submit, record)
+        pause = 0.0005
+        while not self.recorder.submit_nowait(record):
+            # The writer is behind: wait for a slot without blocking the loop, so that the
+            # other connections still read their replies meanwhile. Polled, with a growing
+            # pause, rather than a blocking submit on a thread: at full speed the writer is
+            # behind often and briefly, and a thread hand-off per record cost more CPU than
+            # the polls.
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def _give_back(self, item: _Item) -> None:
         """A row taken but never offered: first in line again, uncharged."""
@@ -386,6 +410,9 @@ class Conversations:
         # and the next message goes on a new connection; two in a row are a server in trouble.
         breaks, replies_at_break = 0, -1
         while True:
+            if number >= self._allowed:
+                await self._retire(item)
+                return
             item = item or await self._next()
             if item is None:
                 return
@@ -414,7 +441,7 @@ class Conversations:
                 self._opened.set()
                 self._open += 1
                 try:
-                    outcome = await self._converse(relay, item)
+                    outcome = await self._converse(relay, item, number)
                 finally:
                     self._open -= 1
                 item = None if outcome is BROKEN else outcome
@@ -425,6 +452,18 @@ class Conversations:
                     self._give_up("two broken connections in a row")
                     return
 
+    async def _retire(self, item: _Item | None) -> None:
+        """This connection ends to leave its slot to another batch (see _allowed)."""
+        if item is not None:
+            self._give_back(item)
+        if self._slot_give_back is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    self._status_thread, self._slot_give_back, 1
+                )
+            except Exception:
+                logger.warning("relay slots: giving one back failed", exc_info=True)
+
     def _give_up(self, reason: str) -> None:
         """This connection ends; if it was the batch's last, the server is not there, and the
         rest waits for the next batch, which must not come at once (batches.py)."""
@@ -434,7 +473,7 @@ class Conversations:
         self.result.transport_down = True
         self._stop()
 
-    async def _converse(self, relay: RelayConnection, first: _Item):
+    async def _converse(self, relay: RelayConnection, first: _Item, number: int = 0):
         """Send from `first` on until the rows run out or the connection has sent its share;
         returns a row taken but not yet sent here (for the next connection), None, or BROKEN
         when the connection broke (what was in flight on it is then tried again later)."""
@@ -446,8 +485,8 @@ class Conversations:
         bodies: list[_Item] = []
         try:
             if relay.pipelining:
-                return await self._converse_pipelined(relay, first, in_flight, bodies)
-            return await self._converse_plain(relay, first, in_flight, bodies)
+                return await self._converse_pipelined(relay, first, in_flight, bodies, number)
+            return await self._converse_plain(relay, first, in_flight, bodies, number)
         except (*_CONNECTION_ERRORS, _Closed) as error:
             relay.abort()
             for item in reversed(in_flight):
@@ -457,7 +496,9 @@ class Conversations:
                     self._give_back(item)
             return BROKEN
 
-    async def _converse_pipelined(self, relay, item: _Item, in_flight: list[_Item], bodies):
+    async def _converse_pipelined(
+        self, relay, item: _Item, in_flight: list[_Item], bodies, number: int
+    ):
         """One write per message: [end of the previous DATA] + MAIL + RCPT + DATA."""
         sent_here = 0
         reset = False
@@ -481,7 +522,7 @@ class Conversations:
             if mail[0] == 250 and rcpt[0] in _RECIPIENT_OK and data[0] == 354:
                 sent_here += 1
                 following = None
-                if sent_here < self.per_connection:
+                if sent_here < self.per_connection and number < self._allowed:
                     following = await self._next(wait=False)
                 if following is LATER:
                     # Nothing to pipeline at once: this message goes now, the next when ready.
@@ -542,7 +583,7 @@ class Conversations:
                 + envelope_commands(following.message.envelope_from, following.message.envelope_to)
             )
 
-    async def _converse_plain(self, relay, item: _Item, in_flight: list[_Item], bodies):
+    async def _converse_plain(self, relay, item: _Item, in_flight: list[_Item], bodies, number):
         """A server without PIPELINING: one command, one reply."""
         sent_here = 0
         while item is not None:
@@ -571,7 +612,7 @@ class Conversations:
                 if code == 421:
                     raise _Closed
             sent_here += 1
-            if sent_here >= self.per_connection:
+            if sent_here >= self.per_connection or number >= self._allowed:
                 break
             item = await self._next()
         await relay.quit()

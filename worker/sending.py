@@ -200,9 +200,12 @@ def _batch_send_conversations(
     try:
         # Only the slots a full claim can use, so that a small batch leaves the rest free.
         wanted = math.ceil(settings.SEND_BATCH_SIZE / ROWS_PER_CONNECTION_AT_LEAST)
+        waiter = f"dispatch-{dispatch.pk}"
         if not slots.take(max(1, min(settings.SEND_CONNECTIONS, wanted))):
+            slots.waiting_note(waiter)  # the batches at work then leave it a share
             result.relay_busy = True
             return result
+        slots.waiting_withdraw(waiter)
         claimed = deliveries_claim(dispatch_id=dispatch.pk, limit=settings.SEND_BATCH_SIZE)
         result.claimed = len(claimed)
         if not claimed:
@@ -262,6 +265,8 @@ def _batch_send_conversations(
                 result=result,
                 refill=refill,
                 refill_seconds=REFILL_SECONDS,
+                share=slots.share,
+                slot_give_back=slots.give_back,
             )
             try:
                 conversations.run(connections)

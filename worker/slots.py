@@ -53,6 +53,8 @@ class Slots:
 
     def __init__(self, key: str, limit: int) -> None:
         self.key = key
+        # Tokens are "<holder>.<n>": the holders of a limit can be told apart (RelaySlots.share).
+        self.holder = uuid.uuid4().hex
         self.tokens: list[str] = []
         self.limit = limit
         self._redis = None
@@ -70,7 +72,7 @@ class Slots:
         if self.limit <= 0:
             self.tokens = [""] * wanted  # no limit: nothing to keep track of
             return wanted
-        tokens = [uuid.uuid4().hex for _ in range(wanted)]
+        tokens = [f"{self.holder}.{number}" for number in range(wanted)]
         if self._redis is None:
             with _local_lock:
                 taken = max(0, min(wanted, self.limit - _local_held.get(self.key, 0)))
@@ -133,13 +135,56 @@ class Slots:
 
 
 class RelaySlots(Slots):
-    """Connection slots one batch holds to one relay."""
+    """Connection slots one batch holds to one relay.
+
+    A batch takes as many as it can use (SEND_CONNECTIONS), so a lone batch has the whole
+    limit. A batch that finds none free says it is waiting (`waiting_note`), and the batches
+    at work then keep only an equal share (`share`), ending their other connections as their
+    messages finish, so that the waiting batch gets slots at its next try: two workers send
+    side by side instead of taking turns.
+    """
 
     def __init__(self, relay: str) -> None:
         super().__init__(
             f"lansnytt:relay-connections:{relay}", settings.SEND_MAX_CONNECTIONS_PER_RELAY
         )
         self.relay = relay
+        self._waiting_key = f"lansnytt:relay-waiting:{relay}"
+
+    def waiting_note(self, who: str) -> None:
+        """`who` (a dispatch's batches) found no slot free and tries again soon."""
+        if self._redis is None or self.limit <= 0:
+            return
+        # Lapses unless renewed by the next try (SEND_RELAY_BUSY_RETRY_SECONDS apart).
+        lapses = time.time() + 2 * settings.SEND_RELAY_BUSY_RETRY_SECONDS + 1
+        try:
+            self._redis.zadd(self._waiting_key, {who: lapses})
+            self._redis.expire(self._waiting_key, 3600)
+        except Exception:
+            logger.warning("noting a wait for %s failed", self.key, exc_info=True)
+
+    def waiting_withdraw(self, who: str) -> None:
+        if self._redis is None or self.limit <= 0:
+            return
+        try:
+            self._redis.zrem(self._waiting_key, who)
+        except Exception:
+            logger.warning("withdrawing a wait for %s failed", self.key, exc_info=True)
+
+    def share(self) -> int:
+        """How many of its slots this batch may keep now: all of them while no batch waits,
+        else an equal part of the limit among the holders and one waiter (at least one)."""
+        if self._redis is None or self.limit <= 0 or not self.tokens:
+            return self.count
+        now = time.time()
+        with self._redis.pipeline(transaction=False) as pipeline:
+            pipeline.zcount(self._waiting_key, now, "+inf")
+            pipeline.zrangebyscore(self.key, now, "+inf")
+            waiting, members = pipeline.execute()
+        if not waiting:
+            return self.count
+        holders = {member.split(b".", 1)[0] for member in members} | {self.holder.encode()}
+        return max(1, min(self.count, self.limit // (len(holders) + 1)))
 
 
 class BatchSlots(Slots):

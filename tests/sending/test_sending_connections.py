@@ -171,6 +171,53 @@ def test_it_never_opens_more_connections_to_the_relay_than_allowed_across_batche
     assert not Delivery.objects.filter(status=DeliveryStatus.SENDING).exists()
 
 
+def test_a_batch_at_work_leaves_a_waiting_batch_an_equal_share_of_the_relay(relay, settings):
+    """One batch holds every slot; another (a second worker's) finds none and says it waits.
+    At its next status check the first ends half its connections once their messages are
+    answered, and the second, trying again as a relay-busy batch does, gets those slots."""
+    settings.SEND_MAX_CONNECTIONS_PER_RELAY = CONNECTIONS
+    settings.SEND_BATCH_SIZE = 400
+    settings.SEND_STATUS_CHECK_EVERY = 20
+    relay.delay = 0.05  # each message waits at RCPT: the first batch takes seconds
+    first_readers = segment_make(slug="lasare")
+    second_readers = segment_make(slug="andra")
+    first = [
+        subscriber_make(email=f"lasare{n}@example.se", segments=[first_readers]).email
+        for n in range(400)
+    ]
+    second = [
+        subscriber_make(email=f"andra{n}@example.se", segments=[second_readers]).email
+        for n in range(80)
+    ]
+    call_command("send_issue", sendable_issue_make().slug, "--segment", "lasare")
+    other_issue = sendable_issue_make(slug="2018-2", title="Länsnytt 2018:2")
+    call_command("send_issue", other_issue.slug, "--segment", "andra")
+    first_dispatch, second_dispatch = Dispatch.objects.order_by("pk")
+    results: list = []
+    thread = _batch_in_thread(first_dispatch.pk, results)
+    wait_until(lambda: relay.open_connections >= CONNECTIONS, timeout=20, message="not open")
+
+    tries = []
+    while True:
+        tries.append(delivery_batch_send(dispatch_id=second_dispatch.pk))
+        if not tries[-1].relay_busy:
+            break
+        assert len(tries) < 10, "the waiting batch never got a slot"
+        time.sleep(settings.SEND_RELAY_BUSY_RETRY_SECONDS)
+    second_open_at_end = relay.open_connections
+    thread.join(timeout=120)
+
+    assert tries[0].relay_busy and tries[0].claimed == 0
+    assert tries[-1].connections == CONNECTIONS // 2
+    assert tries[-1].sent == len(second)
+    assert results[0].sent == len(first) and results[0].connections == CONNECTIONS
+    assert relay.max_open_connections <= CONNECTIONS
+    assert second_open_at_end <= CONNECTIONS // 2  # the first batch kept its half only
+    counts = collections.Counter(relay.recipients())
+    assert set(counts) == set(first) | set(second) and max(counts.values()) == 1
+    assert not Delivery.objects.exclude(status=DeliveryStatus.SENT).exists()
+
+
 def test_it_claims_nothing_while_other_workers_hold_every_slot_of_the_relay(relay, settings):
     settings.SEND_MAX_CONNECTIONS_PER_RELAY = 2
     _sending_dispatch()
@@ -235,6 +282,53 @@ def test_it_stops_every_connection_once_the_lease_cannot_be_renewed(relay, setti
     # The untried rows are left to the sweeper, which takes them back once the lease is out.
     untried = ROWS - before_the_lapse - CONNECTIONS
     assert Delivery.objects.filter(status=DeliveryStatus.SENDING).count() == untried
+
+
+def test_it_records_a_server_reply_that_looks_like_json_or_sql_as_it_came(relay):
+    """The records go to PostgreSQL as one JSON document: a reply (the server's text, not
+    ours) with quotes, backslashes, braces and non-ASCII is stored as it came, on its row."""
+    addresses, dispatch = _sending_dispatch(people=40)
+    reply = '250 2.0.0 Ok "köad" som \\q{n} {{"i": 0, "c": null}}\'); DROP TABLE x; --'
+
+    relay.on_data_end = lambda address, attempt: reply.format(n=address[6:8])
+    result = delivery_batch_send(dispatch_id=dispatch.pk)
+
+    assert result.sent == 40
+    rows = Delivery.objects.filter(status=DeliveryStatus.SENT)
+    assert sorted(rows.values_list("email", flat=True)) == sorted(addresses)
+    for row in rows:
+        assert row.smtp_reply == reply.format(n=row.email[6:8])
+        assert row.claim_token is None and row.finished_at == row.sent_at
+
+
+def test_it_breaks_a_connection_whose_reply_is_late_by_the_default_timeout(relay, settings):
+    """EMAIL_TIMEOUT at its default: the connection waiting for a reply breaks between one
+    and 1.1 timeouts after the wait began (one timer per connection keeps it), its message is
+    tried again later, and the other connections go on meanwhile."""
+    timeout = settings.EMAIL_TIMEOUT
+    assert timeout == 30  # lansnytt/settings.py's default
+    addresses, dispatch = _sending_dispatch()
+    delayed: list[float] = []
+    lock = threading.Lock()
+
+    def reply_delay() -> float:
+        with lock:
+            if len(relay.received) >= 10 and not delayed:
+                delayed.append(time.monotonic())
+                return timeout + 15  # longer than the timeout: the client must not wait
+        return 0
+
+    relay.reply_delay = reply_delay
+    result = delivery_batch_send(dispatch_id=dispatch.pk)
+    waited = time.monotonic() - delayed[0]
+
+    assert timeout <= waited < timeout * 1.1 + 3
+    assert (result.sent, result.retried) == (ROWS - 1, 1)
+    late = Delivery.objects.get(status=DeliveryStatus.QUEUED)
+    assert late.attempts == 1 and f"no reply within {timeout}" in late.last_error
+    assert late.next_attempt_at is not None
+    sent = set(Delivery.objects.filter(status=DeliveryStatus.SENT).values_list("email", flat=True))
+    assert sent == set(addresses) - {late.email}
 
 
 @pytest.mark.slow
