@@ -218,6 +218,11 @@ class Conversations:
             self._refill_task = None
         if rows:
             self.lease.add(ids=[row.id for row in rows], claim=rows[0].claim)
+            # The rows already taken are done with here (their outcomes are the recorder's):
+            # dropped, so that a batch that refills for REFILL_SECONDS at thousands of
+            # messages a second does not keep every row it ever sent.
+            del self.rows[: self._next_index]
+            self._next_index = 0
             self.rows.extend(rows)
             self.result.claimed += len(rows)
         if len(rows) < self._refill_size:

@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 # hand over, QUEUE_LENGTH + 1 bounds the messages a killed batch leaves accepted (250) but
 # unrecorded, which are the only ones sent twice after a crash.
 QUEUE_LENGTH = 32
+# "sent" records kept to write again after a lost connection (ThreadRecorder._written) at
+# most: then one commit waits for the flush, which makes all of them durable, and they are
+# let go. Keeps a batch's memory flat however long it refills, for one flush per this many.
+DURABLE_EVERY = 2000
 # After the first record of a group the writer waits this long for more: with many
 # connections records arrive in a stream, and one UPDATE for a dozen rows costs the worker
 # and PostgreSQL little more than one for a single row (bench/profile_batch.py measured
@@ -349,6 +353,10 @@ class ThreadRecorder:
     def _write_surviving(self, records: list) -> None:
         self._surviving(lambda: self._write(records))
         self._written.extend(record for record in records if isinstance(record, SentRecord))
+        if len(self._written) >= DURABLE_EVERY:
+            # A commit that waits for the flush covers every commit before it on the server.
+            self._surviving(lambda: records_make_durable(self._written[-1]))
+            self._written = []
 
     @staticmethod
     def _write(records: list) -> None:

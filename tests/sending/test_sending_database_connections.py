@@ -129,3 +129,44 @@ def test_it_writes_the_batch_again_after_a_lost_connection_restoring_records_a_c
     assert rows[first.id] == rows[second.id] == rows[last.id] == DeliveryStatus.SENT
     assert rows[stale.id] == DeliveryStatus.SENDING
     assert str(Delivery.objects.get(pk=stale.id).claim_token).endswith("0001")
+
+
+def test_it_makes_the_records_durable_every_so_often_and_keeps_only_the_rest_to_write_again(
+    redis_purged, monkeypatch
+):
+    """A batch that refills for long keeps its memory flat: every DURABLE_EVERY records one
+    commit waits for the flush, and only the records after it are kept (and written again
+    after a lost connection, since only they can have been lost by a crash)."""
+    from worker import recording
+
+    monkeypatch.setattr(recording, "DURABLE_EVERY", 2)
+    flushes = []
+    make_durable = recording.records_make_durable
+
+    def counted(record):
+        flushes.append(record.delivery.id)
+        make_durable(record)
+
+    monkeypatch.setattr(recording, "records_make_durable", counted)
+    rows = _claimed(redis_purged, people=5)
+    recorder = ThreadRecorder()
+    try:
+        for delivery in rows[:3]:
+            recorder.sent(_sent(delivery))
+            recorder.drain()
+        assert flushes == [rows[1].id]  # the first two are on disk
+        # Put both back as a lost commit would leave them: only the third can have been lost.
+        for delivery in (rows[0], rows[2]):
+            Delivery.objects.filter(pk=delivery.id).update(
+                status=DeliveryStatus.SENDING, claim_token=delivery.claim, sent_at=None
+            )
+        _terminate(_recorder_backend())
+        recorder.sent(_sent(rows[3]))
+        recorder.drain()
+    finally:
+        recorder.close()
+
+    status = dict(Delivery.objects.values_list("id", "status"))
+    assert status[rows[2].id] == status[rows[3].id] == DeliveryStatus.SENT
+    assert status[rows[0].id] == DeliveryStatus.SENDING  # durable before: not kept to rewrite
+    assert flushes[:2] == [rows[1].id, rows[3].id]
