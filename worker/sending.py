@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -64,6 +65,9 @@ from .transport import DeliveryRefused, ServerUnavailable, TransportBroken, tran
 # and leaves the rest to its successor task: connections stay open across claims, while a
 # task stays short enough for a worker's warm shutdown to wait for it.
 REFILL_SECONDS = 20
+# How long a batch that found no relay connection slot free waits for the batches at work
+# to leave it a share (RelaySlots.share) before it ends as relay-busy and tries again later.
+SHARE_WAIT_SECONDS = 1.0
 
 # A connection costs about three round trips to open (TCP, greeting, EHLO): one is opened
 # for every this many claimed rows at most, so a small batch stays on one connection.
@@ -200,11 +204,19 @@ def _batch_send_conversations(
     try:
         # Only the slots a full claim can use, so that a small batch leaves the rest free.
         wanted = math.ceil(settings.SEND_BATCH_SIZE / ROWS_PER_CONNECTION_AT_LEAST)
+        wanted = max(1, min(settings.SEND_CONNECTIONS, wanted))
         waiter = f"dispatch-{dispatch.pk}"
-        if not slots.take(max(1, min(settings.SEND_CONNECTIONS, wanted))):
-            slots.waiting_note(waiter)  # the batches at work then leave it a share
-            result.relay_busy = True
-            return result
+        if not slots.take(wanted):
+            # The batches at work leave a share at their next status check, and the
+            # connections they end give their slots back as their replies come: a moment,
+            # against the whole retry interval that a relay-busy batch waits.
+            slots.waiting_note(waiter)
+            given_up_at = time.monotonic() + SHARE_WAIT_SECONDS
+            while not slots.take(wanted):
+                if time.monotonic() > given_up_at:
+                    result.relay_busy = True
+                    return result
+                time.sleep(0.05)
         slots.waiting_withdraw(waiter)
         claimed = deliveries_claim(dispatch_id=dispatch.pk, limit=settings.SEND_BATCH_SIZE)
         result.claimed = len(claimed)

@@ -174,7 +174,7 @@ def test_it_never_opens_more_connections_to_the_relay_than_allowed_across_batche
 def test_a_batch_at_work_leaves_a_waiting_batch_an_equal_share_of_the_relay(relay, settings):
     """One batch holds every slot; another (a second worker's) finds none and says it waits.
     At its next status check the first ends half its connections once their messages are
-    answered, and the second, trying again as a relay-busy batch does, gets those slots."""
+    answered, and the second, waiting a moment for them, gets those slots."""
     settings.SEND_MAX_CONNECTIONS_PER_RELAY = CONNECTIONS
     settings.SEND_BATCH_SIZE = 400
     settings.SEND_STATUS_CHECK_EVERY = 20
@@ -207,7 +207,7 @@ def test_a_batch_at_work_leaves_a_waiting_batch_an_equal_share_of_the_relay(rela
     second_open_at_end = relay.open_connections
     thread.join(timeout=120)
 
-    assert tries[0].relay_busy and tries[0].claimed == 0
+    assert len(tries) == 1  # no relay-busy round: the share came within the wait
     assert tries[-1].connections == CONNECTIONS // 2
     assert tries[-1].sent == len(second)
     assert results[0].sent == len(first) and results[0].connections == CONNECTIONS
