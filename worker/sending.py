@@ -66,8 +66,10 @@ from .transport import DeliveryRefused, ServerUnavailable, TransportBroken, tran
 # task stays short enough for a worker's warm shutdown to wait for it.
 REFILL_SECONDS = 20
 # How long a batch that found no relay connection slot free waits for the batches at work
-# to leave it a share (RelaySlots.share) before it ends as relay-busy and tries again later.
-SHARE_WAIT_SECONDS = 1.0
+# to leave it a share (RelaySlots.share) before it ends as relay-busy and tries again later:
+# as long as a relay-busy batch waits before its next try (SEND_RELAY_BUSY_RETRY_SECONDS's
+# default), so waiting here costs the worker no more than going away and coming back.
+SHARE_WAIT_SECONDS = 2.0
 
 # A connection costs about three round trips to open (TCP, greeting, EHLO): one is opened
 # for every this many claimed rows at most, so a small batch stays on one connection.
@@ -212,8 +214,11 @@ def _batch_send_conversations(
             # against the whole retry interval that a relay-busy batch waits.
             slots.waiting_note(waiter)
             given_up_at = time.monotonic() + SHARE_WAIT_SECONDS
-            while not slots.take(wanted):
+            while not slots.take(wanted, at_least=slots.share_awaited(wanted)):
                 if time.monotonic() > given_up_at:
+                    # Whatever has come free by now, if anything; else try again later.
+                    if slots.take(wanted):
+                        break
                     result.relay_busy = True
                     return result
                 time.sleep(0.05)

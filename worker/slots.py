@@ -30,12 +30,14 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1] the set of slots; ARGV: now, lapses at, limit, then the tokens wanted.
+# KEYS[1] the set of slots; ARGV: now, lapses at, limit, the fewest worth taking, then the
+# tokens wanted.
 _TAKE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local free = tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])
+if free < tonumber(ARGV[4]) then return 0 end
 local taken = 0
-for index = 4, #ARGV do
+for index = 5, #ARGV do
     if taken >= free then break end
     redis.call('ZADD', KEYS[1], ARGV[2], ARGV[index])
     taken = taken + 1
@@ -67,8 +69,9 @@ class Slots:
     def count(self) -> int:
         return len(self.tokens)
 
-    def take(self, wanted: int) -> int:
-        """Take up to `wanted` slots (fewer if others hold the rest); returns how many."""
+    def take(self, wanted: int, *, at_least: int = 1) -> int:
+        """Take up to `wanted` slots (fewer if others hold the rest, none if fewer than
+        `at_least` are free); returns how many."""
         if self.limit <= 0:
             self.tokens = [""] * wanted  # no limit: nothing to keep track of
             return wanted
@@ -76,6 +79,7 @@ class Slots:
         if self._redis is None:
             with _local_lock:
                 taken = max(0, min(wanted, self.limit - _local_held.get(self.key, 0)))
+                taken = taken if taken >= at_least else 0
                 _local_held[self.key] = _local_held.get(self.key, 0) + taken
         else:
             now = time.time()
@@ -87,6 +91,7 @@ class Slots:
                     now,
                     now + settings.DELIVERY_CLAIM_SECONDS,
                     self.limit,
+                    at_least,
                     *tokens,
                 )
             )
@@ -170,6 +175,16 @@ class RelaySlots(Slots):
             self._redis.zrem(self._waiting_key, who)
         except Exception:
             logger.warning("withdrawing a wait for %s failed", self.key, exc_info=True)
+
+    def share_awaited(self, wanted: int) -> int:
+        """The slots a waiting batch should wait for: the share the batches at work will
+        leave it (the limit among them and it), so that it does not start with the first
+        slot that comes free."""
+        if self._redis is None or self.limit <= 0:
+            return 1
+        members = self._redis.zrangebyscore(self.key, time.time(), "+inf")
+        holders = {member.split(b".", 1)[0] for member in members} - {self.holder.encode()}
+        return max(1, min(wanted, self.limit // (len(holders) + 1)))
 
     def share(self) -> int:
         """How many of its slots this batch may keep now: all of them while no batch waits,
