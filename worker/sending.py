@@ -205,8 +205,8 @@ def _batch_send_conversations(
     slots = RelaySlots(RelayConfig(settings.EMAIL_URL, timeout=settings.EMAIL_TIMEOUT).where)
     try:
         # Only the slots a full claim can use, so that a small batch leaves the rest free.
-        wanted = math.ceil(settings.SEND_BATCH_SIZE / ROWS_PER_CONNECTION_AT_LEAST)
-        wanted = max(1, min(settings.SEND_CONNECTIONS, wanted))
+        full_claim = math.ceil(settings.SEND_BATCH_SIZE / ROWS_PER_CONNECTION_AT_LEAST)
+        wanted = max(1, min(settings.SEND_CONNECTIONS, full_claim))
         waiter = f"dispatch-{dispatch.pk}"
         if not slots.take(wanted):
             # The batches at work leave a share at their next status check, and the

@@ -183,7 +183,7 @@ class RelaySlots(Slots):
         if self._redis is None or self.limit <= 0:
             return 1
         members = self._redis.zrangebyscore(self.key, time.time(), "+inf")
-        holders = {member.split(b".", 1)[0] for member in members} - {self.holder.encode()}
+        holders = self._holders(members) - {self.holder.encode()}
         return max(1, min(wanted, self.limit // (len(holders) + 1)))
 
     def share(self) -> int:
@@ -198,8 +198,13 @@ class RelaySlots(Slots):
             waiting, members = pipeline.execute()
         if not waiting:
             return self.count
-        holders = {member.split(b".", 1)[0] for member in members} | {self.holder.encode()}
+        holders = self._holders(members) | {self.holder.encode()}
         return max(1, min(self.count, self.limit // (len(holders) + 1)))
+
+    @staticmethod
+    def _holders(members) -> set[bytes]:
+        """The batches holding the live slot tokens "<holder>.<n>"."""
+        return {member.split(b".", 1)[0] for member in members}
 
 
 class BatchSlots(Slots):

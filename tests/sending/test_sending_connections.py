@@ -331,7 +331,6 @@ def test_it_breaks_a_connection_whose_reply_is_late_by_the_default_timeout(relay
     assert sent == set(addresses) - {late.email}
 
 
-@pytest.mark.slow
 def _rate_schedule_cleared(settings) -> None:
     # The schedule is shared through Redis (worker/ratelimit.py): start from an empty one.
     if settings.REDIS_URL:
