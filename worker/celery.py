@@ -2,6 +2,7 @@
 `celery -A worker beat` runs the periodic sweeper and starts scheduled dispatches
 (CELERY_BEAT_SCHEDULE in settings)."""
 
+import gc
 import os
 
 from celery import Celery
@@ -28,3 +29,8 @@ def _url_configuration_load(**_kwargs) -> None:
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 (the attribute imports the URLconf)
+    # Everything loaded so far (Django, the apps, the URLconf: ~170,000 objects) lives as
+    # long as the worker: out of the collector's reach, a full collection during a batch
+    # scans only what the batches made (bench/profile_batch.py: 0.12 s → 0.01 s for the one
+    # full collection of 20,000 messages), and prefork children share those pages longer.
+    gc.freeze()

@@ -19,6 +19,7 @@ lost are restored; each batch ends with one commit that waits for the flush. REA
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import queue
@@ -91,11 +92,13 @@ def records_sent_write(records: list[SentRecord]) -> int:
         # of records (nothing is parsed anew per group), and json.dumps (C) is far cheaper
         # than psycopg adapting a value at a time, on a thread that shares the GIL with the
         # connections.
+        # A group's records share a claim or two: each token is turned into text once.
+        claims = {claim: str(claim) for claim in {record.delivery.claim for record in records}}
         rows = json.dumps(
             [
                 {
                     "i": record.delivery.id,
-                    "c": str(record.delivery.claim),
+                    "c": claims[record.delivery.claim],
                     "e": record.delivery.email,
                     "r": record.reply,
                     "m": record.message_id,
@@ -267,10 +270,13 @@ class InlineRecorder:
 
 class ThreadRecorder:
     def __init__(self) -> None:
-        self._queue: queue.Queue = queue.Queue()
+        # C-level queue and token bucket (SimpleQueue, deque: thread-safe without a Python
+        # lock): queue.Queue and a Semaphore cost the two threads several Condition
+        # round trips per record, more than writing the record did.
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         # A slot is held from submit until the record is written, not only while it waits:
         # a bounded queue alone would let the writer hold a whole group besides a full queue.
-        self._slots = threading.BoundedSemaphore(QUEUE_LENGTH)
+        self._slots: collections.deque = collections.deque([None] * QUEUE_LENGTH)
         self._error: BaseException | None = None
         # Every "sent" record of the batch written so far, to write again after a lost
         # connection (see _write_surviving): a batch's claims, refills included (a batch
@@ -287,7 +293,8 @@ class ThreadRecorder:
             while True:
                 # Wait for one record, then take whatever else is already waiting.
                 records = [self._queue.get()]
-                time.sleep(LINGER_SECONDS)
+                if records[0] is not None:
+                    time.sleep(LINGER_SECONDS)
                 while True:
                     try:
                         records.append(self._queue.get_nowait())
@@ -303,8 +310,7 @@ class ThreadRecorder:
                 finally:
                     for record in records:
                         if record is not None:
-                            self._slots.release()
-                        self._queue.task_done()
+                            self._slots.append(None)
                 if None in records:
                     return
         finally:
@@ -376,23 +382,29 @@ class ThreadRecorder:
         self.submit(record)
 
     def submit(self, record) -> None:
-        if self._error is not None:
-            raise self._error
-        self._slots.acquire()
-        self._queue.put(record)
+        pause = 0.0005
+        while not self.submit_nowait(record):
+            time.sleep(pause)  # the writer is behind: it frees a group of slots at a time
+            pause = min(pause * 2, 0.05)
 
     def submit_nowait(self, record) -> bool:
         """Submit if a slot is free at once; False (nothing submitted) if the writer is behind."""
         if self._error is not None:
             raise self._error
-        if not self._slots.acquire(blocking=False):
+        try:
+            self._slots.pop()
+        except IndexError:
             return False
         self._queue.put(record)
         return True
 
     def drain(self) -> None:
         """Return once every submitted record is written; raise if one failed."""
-        self._queue.join()
+        pause = 0.0005
+        while len(self._slots) < QUEUE_LENGTH:
+            # A record's slot comes back once it is written, or once writing it failed.
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
         if self._error is not None:
             raise self._error
 
