@@ -54,7 +54,7 @@ from .recording import (
     record_transient,
     will_retry,
 )
-from .relay import RelayConfig, RelayConnection, data_stuffed, envelope_commands
+from .relay import RelayConfig, RelayConnection, data_end, data_stuffed, envelope_commands
 from .transport import DeliveryRefused, ServerUnavailable, TransportBroken, _reply_text
 
 logger = logging.getLogger(__name__)
@@ -549,13 +549,19 @@ class Conversations:
                     )
                     continue
                 bodies[:] = [current]
-                payload = data_stuffed(current.message.data, stuffed=current.message.stuffed)
+                message = current.message
+                if message.stuffed:
+                    payload = [message.data, data_end(message.data)]
+                else:
+                    payload = [data_stuffed(message.data)]
                 if following is not None:
-                    payload += envelope_commands(
-                        following.message.envelope_from, following.message.envelope_to
+                    payload.append(
+                        envelope_commands(
+                            following.message.envelope_from, following.message.envelope_to
+                        )
                     )
                     in_flight.append(following)
-                relay.write(payload)
+                relay.write_parts(payload)
                 await relay.drain()
                 if following is None:
                     code, text = await relay.reply()

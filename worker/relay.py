@@ -25,6 +25,9 @@ import environ
 from .transport import ServerUnavailable, TransportBroken
 
 _CRLF = b"\r\n"
+# What one read asks for; and the most a reply may be (a long EHLO list is a few KB).
+_READ_SIZE = 2**16
+_REPLY_LIMIT = 2**20
 
 
 def envelope_commands(envelope_from: str, envelope_to: str) -> bytes:
@@ -41,7 +44,7 @@ def data_stuffed(message: bytes, *, stuffed: bool = False) -> bytes:
     `stuffed`: the message is already in that form (MessageTemplate.render_wire).
     """
     if stuffed:
-        return message + b".\r\n" if message.endswith(_CRLF) else message + b"\r\n.\r\n"
+        return message + data_end(message)
     if message.startswith(b"."):
         message = b"." + message
     if b"\n." in message:
@@ -49,6 +52,11 @@ def data_stuffed(message: bytes, *, stuffed: bool = False) -> bytes:
     if not message.endswith(_CRLF):
         message += _CRLF
     return message + b".\r\n"
+
+
+def data_end(stuffed: bytes) -> bytes:
+    """What follows a dot-stuffed message to end its DATA."""
+    return b".\r\n" if stuffed.endswith(_CRLF) else b"\r\n.\r\n"
 
 
 class RelayConfig:
@@ -85,6 +93,7 @@ class RelayConnection:
         # began; a wait longer than the timeout breaks the connection with TimeoutError.
         self._waiting_since: float | None = None  # time.monotonic(), as loop.time()
         self._watchdog: asyncio.TimerHandle | None = None
+        self._buffer = bytearray()  # read from the server, not yet taken as replies
 
     async def open(self) -> None:
         """Connect, greet, log in. Raises ServerUnavailable when no server took the
@@ -125,6 +134,10 @@ class RelayConnection:
             code, text = await self.command(b"STARTTLS")
             if code != 220:
                 raise OSError(f"STARTTLS {code} {text}")
+            if self._buffer:
+                # Sent before the handshake, so not protected by it: replies injected by
+                # someone on the path would be read as the server's (as in CVE-2011-0411).
+                raise OSError("the server sent more than its reply before STARTTLS")
             await self.writer.start_tls(context, server_hostname=config.host)
             await self._hello()
         if config.user:
@@ -169,6 +182,11 @@ class RelayConnection:
     def write(self, data: bytes) -> None:
         self.writer.write(data)
 
+    def write_parts(self, parts: list[bytes]) -> None:
+        """One write of several pieces, without first copying a ~40 KB message into a
+        larger one (Python 3.12's transports send them in one sendmsg, 3.11's join once)."""
+        self.writer.writelines(parts)
+
     async def drain(self) -> None:
         """Wait while the server is not reading what was written (within the timeout)."""
         self._waiting_since = time.monotonic()
@@ -210,13 +228,36 @@ class RelayConnection:
         self._watchdog = loop.call_later(max(timeout / 10, 0.01), self._watch)
 
     async def _reply(self) -> tuple[int, str]:
+        # What was read is parsed here rather than by a readuntil() per line: the replies to
+        # a pipelined message (its final 250 and the next one's MAIL, RCPT and DATA) mostly
+        # come in one segment, and one read for all of them is a fraction of the CPU.
+        while True:
+            reply = self._reply_buffered()
+            if reply is not None:
+                return reply
+            if len(self._buffer) > _REPLY_LIMIT:
+                raise OSError(f"a reply longer than {_REPLY_LIMIT} bytes")
+            chunk = await self.reader.read(_READ_SIZE)
+            if not chunk:
+                raise asyncio.IncompleteReadError(bytes(self._buffer), None)
+            self._buffer += chunk
+
+    def _reply_buffered(self) -> tuple[int, str] | None:
+        """The first whole reply in the buffer, taken out of it; None while it is incomplete."""
+        buffer = self._buffer
+        start = 0
         lines = []
         while True:
-            line = await self.reader.readuntil(_CRLF)
-            if len(line) < 5 or not line[:3].isdigit():
+            end = buffer.find(_CRLF, start)
+            if end < 0:
+                return None
+            line = bytes(buffer[start:end])
+            if len(line) < 3 or not line[:3].isdigit():
                 raise OSError(f"not an SMTP reply: {line[:80]!r}")
-            lines.append(line[4:-2].decode("utf-8", "replace"))
+            lines.append(line[4:].decode("utf-8", "replace"))
+            start = end + 2
             if line[3:4] != b"-":
+                del buffer[:start]
                 return int(line[:3]), "\n".join(lines)
 
     def abort(self) -> None:
