@@ -190,11 +190,16 @@ class Delivery(models.Model):
             # The batch claim: the next queued rows of a dispatch, in id order.
             models.Index(fields=["dispatch", "status", "id"], name="delivery_claim"),
             # The sweeper: claims that expired. Partial (and the next one too) so that
-            # planning, which inserts only queued rows, does not have to maintain it.
+            # planning, which inserts only queued rows, does not have to maintain it. On
+            # claimed_until, which only a row being sent has, rather than on its status: a
+            # partial index on status = 'sending' is what the planner takes (all rows were
+            # queued at the last ANALYZE, so it expects none) for every statement that reads
+            # the batch's rows by id "and still sending" (the records, renewals, releases),
+            # each of which then scanned every row in flight instead of its own few.
             models.Index(
                 fields=["claimed_until"],
                 name="delivery_claim_expiry",
-                condition=models.Q(status="sending"),
+                condition=models.Q(claimed_until__isnull=False),
             ),
             # The failure window for auto-pause: the latest outcomes of a dispatch.
             models.Index(
