@@ -282,14 +282,28 @@ class ThreadRecorder:
         # connection (see _write_surviving): a batch's claims, refills included (a batch
         # claims for at most sending.REFILL_SECONDS).
         self._written: list[SentRecord] = []
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="delivery-recorder", daemon=True)
         self._thread.start()
+        # The writer's connection is open before the first message goes out: a recorder
+        # that cannot reach the database must fail the batch now, while its rows are only
+        # claimed, not after the server has accepted messages it could never record.
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
 
     def _run(self) -> None:
         from django.db import connection as thread_connection
 
         try:
-            commit_without_flush_wait(True)
+            try:
+                commit_without_flush_wait(True)
+            except BaseException as error:  # raised by __init__ in the sending thread
+                self._error = error
+                return
+            finally:
+                self._ready.set()
             while True:
                 # Wait for one record, then take whatever else is already waiting.
                 records = [self._queue.get()]
@@ -401,7 +415,7 @@ class ThreadRecorder:
     def drain(self) -> None:
         """Return once every submitted record is written; raise if one failed."""
         pause = 0.0005
-        while len(self._slots) < QUEUE_LENGTH:
+        while len(self._slots) < QUEUE_LENGTH and self._thread.is_alive():
             # A record's slot comes back once it is written, or once writing it failed.
             time.sleep(pause)
             pause = min(pause * 2, 0.02)

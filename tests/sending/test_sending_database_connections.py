@@ -170,3 +170,24 @@ def test_it_makes_the_records_durable_every_so_often_and_keeps_only_the_rest_to_
     assert status[rows[2].id] == status[rows[3].id] == DeliveryStatus.SENT
     assert status[rows[0].id] == DeliveryStatus.SENDING  # durable before: not kept to rewrite
     assert flushes[:2] == [rows[1].id, rows[3].id]
+
+
+def test_a_recorder_that_cannot_reach_the_database_fails_the_batch_before_any_message():
+    """Its connection is opened when it is made, not at the first record: a batch whose
+    recorder cannot write must stop while its rows are only claimed, not once the server
+    has accepted messages that would then be sent again after the lease."""
+    from django.db import connections
+
+    from tests.smtp import free_port
+
+    database = connections.settings["default"]
+    port = database["PORT"]
+    database["PORT"] = str(free_port())  # nothing listens there: the new thread's connection
+    try:
+        with pytest.raises(OperationalError):
+            ThreadRecorder()
+    finally:
+        database["PORT"] = port
+    recorder = ThreadRecorder()  # and one that can, as before
+    recorder.drain()
+    recorder.close()
