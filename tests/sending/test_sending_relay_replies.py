@@ -4,6 +4,7 @@ one split across segments, a line that never ends, a line that is not a reply, a
 connection loses half-way, and replies slipped in before a TLS handshake."""
 
 import asyncio
+import threading
 
 import pytest
 
@@ -11,6 +12,26 @@ from worker.relay import _REPLY_LIMIT, RelayConfig, RelayConnection
 from worker.transport import TransportBroken
 
 GREETING = b"220 relay.example.se ESMTP\r\n"
+
+
+def _run(main):
+    """asyncio.run(main()) on a thread of its own: the test process may already run an event
+    loop on this one (an earlier test's), and a worker's batch does the same (sending.py)."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = asyncio.run(main())
+        except BaseException as error:  # re-raised in the test's own thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the conversation did not end within 60 s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def _talk(server_script, client_script):
@@ -39,7 +60,7 @@ def _talk(server_script, client_script):
             server.close()
             await server.wait_closed()
 
-    return asyncio.run(main())
+    return _run(main)
 
 
 def test_it_reads_several_replies_from_one_segment_and_one_reply_from_several():
@@ -142,4 +163,4 @@ def test_it_refuses_replies_slipped_in_before_the_tls_handshake():
             await server.wait_closed()
         return relay.config.use_tls
 
-    assert asyncio.run(main()) is True
+    assert _run(main) is True
