@@ -51,11 +51,18 @@ QUEUE_LENGTH = 32
 # most: then one commit waits for the flush, which makes all of them durable, and they are
 # let go. Keeps a batch's memory flat however long it refills, for one flush per this many.
 DURABLE_EVERY = 2000
-# After the first record of a group the writer waits this long for more: with many
-# connections records arrive in a stream, and one UPDATE for a dozen rows costs the worker
-# and PostgreSQL little more than one for a single row (bench/profile_batch.py measured
-# about a third less CPU per message). It adds at most this much to the 250 → record window.
+# After the first record of a group the writer waits for more, checking every LINGER_SECONDS,
+# until GROUP_TARGET records are waiting or GROUP_WAIT_SECONDS have passed: one UPDATE for
+# a dozen rows costs the worker and PostgreSQL little more than one for a single row. Near
+# the sink records arrive in a stream and a group fills within a few milliseconds; from a
+# relay 20 ms away they trickle in (each connection has one reply per round trip): a fixed
+# 2 ms wait wrote groups of about 9 there, this one about 19 (bench/profile_batch.py
+# --relay-ms 20, 5,000 messages over 32 connections). The wait adds at most
+# GROUP_WAIT_SECONDS to the time between a 250 and its record, never to how many records
+# can wait: that stays QUEUE_LENGTH, which is what bounds the duplicates after a crash.
 LINGER_SECONDS = 0.002
+GROUP_TARGET = 16
+GROUP_WAIT_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ def records_sent_write(records: list[SentRecord]) -> int:
             ensure_ascii=False,
         )
         with connection.cursor() as cursor:
-            cursor.execute(_RECORDS_SENT_SQL, [rows])
+            cursor.execute(_RECORDS_SENT_SQL, [rows, [record.delivery.id for record in records]])
             return cursor.rowcount
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -131,13 +138,19 @@ def records_sent_write(records: list[SentRecord]) -> int:
         return cursor.rowcount
 
 
+# The ids once more as an array, which PostgreSQL can count: it takes a JSON function for a
+# hundred rows whatever it holds, and with statistics from when every row was queued it
+# expects one row "sending". Joining a hundred rows to one looked cheaper as one pass over
+# the whole table than as a hundred lookups by id in a table of 5,000 rows, so every group
+# read every delivery (bench/profile_batch.py --n 5000: PostgreSQL spent more per message
+# than the worker). By the array the rows are looked up by id.
 _RECORDS_SENT_SQL = (
     "UPDATE worker_delivery AS d SET status = 'sent', email = v.e, smtp_reply = v.r, "
     "message_id = v.m, sent_at = v.t, finished_at = v.t, "
     "claimed_until = NULL, claim_token = NULL, last_error = '' "
     "FROM json_to_recordset(%s::json) "
     "AS v(i bigint, c uuid, e text, r text, m text, t timestamptz) "
-    "WHERE d.id = v.i AND d.status = 'sending' AND d.claim_token = v.c"
+    "WHERE d.id = ANY(%s) AND d.id = v.i AND d.status = 'sending' AND d.claim_token = v.c"
 )
 _RECORD_SENT_SQL = (
     "UPDATE worker_delivery SET status = %s, email = %s, smtp_reply = %s, message_id = %s, "
@@ -308,7 +321,7 @@ class ThreadRecorder:
                 # Wait for one record, then take whatever else is already waiting.
                 records = [self._queue.get()]
                 if records[0] is not None:
-                    time.sleep(LINGER_SECONDS)
+                    self._linger()
                 while True:
                     try:
                         records.append(self._queue.get_nowait())
@@ -329,6 +342,16 @@ class ThreadRecorder:
                     return
         finally:
             thread_connection.close()
+
+    def _linger(self) -> None:
+        """Wait for a group to gather (see GROUP_TARGET), or for the sender to wait on us."""
+        until = time.monotonic() + GROUP_WAIT_SECONDS
+        while True:
+            time.sleep(LINGER_SECONDS)
+            waiting = self._queue.qsize() + 1
+            # Every slot taken: the sender is blocked on this group, so write it now.
+            if waiting >= GROUP_TARGET or not self._slots or time.monotonic() >= until:
+                return
 
     def _surviving(self, write: Callable[[], None]) -> None:
         """Run `write`; while the connection is lost, retry it on a new one.

@@ -49,8 +49,7 @@ def claimed(settings, smtp_server):
     return rows
 
 
-def test_recording_a_group_reads_its_rows_by_id_not_every_row_in_flight(claimed):
-    group = claimed[:5]
+def _records_params(group) -> list:
     records = json.dumps(
         [
             {
@@ -64,10 +63,59 @@ def test_recording_a_group_reads_its_rows_by_id_not_every_row_in_flight(claimed)
             for row in group
         ]
     )
+    return [records, [row.id for row in group]]
 
-    used = _indexes(_plan(_RECORDS_SENT_SQL, [records]))
+
+def _scanned_whole(plan: dict) -> set[str]:
+    found = {plan["Relation Name"]} if plan["Node Type"] == "Seq Scan" else set()
+    for child in plan.get("Plans", []):
+        found |= _scanned_whole(child)
+    return found
+
+
+def test_recording_a_group_reads_its_rows_by_id_not_every_row_in_flight(claimed):
+    used = _indexes(_plan(_RECORDS_SENT_SQL, _records_params(claimed[:5])))
 
     assert "delivery_claim_expiry" not in used, used
+
+
+FILLER = 5000
+
+
+@pytest.fixture
+def claimed_among_thousands(settings, smtp_server):
+    """A few claimed rows in a dispatch of thousands, statistics from when all were queued:
+    the bench's relay row (5,000 recipients), where the record read the whole table."""
+    settings.EMAIL_URL = smtp_server.url
+    readers = segment_make(slug="lasare")
+    for n in range(20):
+        subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
+    call_command("send_issue", sendable_issue_make().slug)  # the start task waits in Redis
+    dispatch = Dispatch.objects.get()
+    with connection.cursor() as cursor:
+        # More queued rows of the same dispatch, for people the claim will not reach (it
+        # takes the lowest ids first, the real readers' rows).
+        cursor.execute(
+            "INSERT INTO worker_delivery (dispatch_id, issue_id, round, subscriber_id, email, "
+            "status, attempts, last_error, smtp_reply, message_id) "
+            "SELECT d.dispatch_id, d.issue_id, d.round, 10000000 + g, 'fyll' || g || "
+            "'@example.se', 'queued', 0, '', '', '' "
+            "FROM worker_delivery d, generate_series(1, %s) g WHERE d.id = %s",
+            [FILLER, Delivery.objects.filter(dispatch=dispatch).order_by("id").first().id],
+        )
+        cursor.execute("ANALYZE worker_delivery")
+    rows = deliveries_claim(dispatch_id=dispatch.pk, limit=20)
+    assert len(rows) == 20
+    return rows
+
+
+def test_recording_a_group_looks_its_rows_up_by_id_in_a_dispatch_of_thousands(
+    claimed_among_thousands,
+):
+    plan = _plan(_RECORDS_SENT_SQL, _records_params(claimed_among_thousands[:16]))
+
+    assert "worker_delivery" not in _scanned_whole(plan), plan
+    assert "worker_delivery_pkey" in _indexes(plan), plan
 
 
 def test_renewing_or_releasing_a_claim_reads_its_rows_by_id(claimed):
