@@ -217,7 +217,7 @@ class Conversations:
         finally:
             self._refill_task = None
         if rows:
-            self.lease.add(ids=[row.id for row in rows], claim=rows[0].claim)
+            self.lease.add(claim=rows[0].claim)
             # The rows already taken are done with here (their outcomes are the recorder's):
             # dropped, so that a batch that refills for REFILL_SECONDS at thousands of
             # messages a second does not keep every row it ever sent.

@@ -38,10 +38,17 @@ def lease_until():
     return Now() + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS)
 
 
-def claims_renew(*, ids: list[int], claim: uuid.UUID) -> int:
-    """Extend the lease of the batch's own rows still being sent, in one statement."""
+def claims_renew(*, dispatch_id: int, claims: list[uuid.UUID]) -> int:
+    """Extend the lease of the batch's own rows still being sent, every claim of the batch in
+    one statement.
+
+    The rows are found among the dispatch's rows in flight (the claim index: dispatch and
+    status), not by the ids of every row the batch claimed: a batch that refills for
+    sending.REFILL_SECONDS holds dozens of claims, most of them sent long ago, and renewing
+    them one by one looked up each of their hundreds of ids every renewal.
+    """
     return Delivery.objects.filter(
-        id__in=ids, status=DeliveryStatus.SENDING, claim_token=claim
+        dispatch_id=dispatch_id, status=DeliveryStatus.SENDING, claim_token__in=claims
     ).update(claimed_until=lease_until())
 
 
@@ -49,19 +56,20 @@ class _Lease:
     """The lease on every claim a batch holds (a batch that keeps its connections busy adds
     claims as it goes; each renewal covers all of them)."""
 
-    def __init__(self, *, ids: list[int], claim: uuid.UUID) -> None:
-        self.claims: list[tuple[list[int], uuid.UUID]] = [(ids, claim)]
+    def __init__(self, *, dispatch_id: int, claim: uuid.UUID) -> None:
+        self.dispatch_id = dispatch_id
+        self.claims: list[uuid.UUID] = [claim]
         self.renewed_at = time.monotonic()  # the claim itself set the first lease
         self.interval = settings.DELIVERY_CLAIM_SECONDS / 3
 
     @property
     def claim(self) -> uuid.UUID:
-        return self.claims[0][1]
+        return self.claims[0]
 
-    def add(self, *, ids: list[int], claim: uuid.UUID) -> None:
+    def add(self, *, claim: uuid.UUID) -> None:
         """Another claim of the same batch, renewed with the others from now on (the claim
         itself set its first lease)."""
-        self.claims = [*self.claims, (ids, claim)]
+        self.claims = [*self.claims, claim]
 
     def usable(self) -> bool:
         return time.monotonic() - self.renewed_at < self.interval * 2
@@ -71,8 +79,9 @@ class _Lease:
         try:
             # A connection lost since the last renewal (a terminated backend, a restarted
             # server) is replaced at once rather than costing a whole interval.
-            for ids, claim in self.claims:
-                reconnecting(functools.partial(claims_renew, ids=ids, claim=claim))
+            reconnecting(
+                functools.partial(claims_renew, dispatch_id=self.dispatch_id, claims=self.claims)
+            )
         except Exception:
             # Leave the connection for the next try to reopen; usable() says when it is late.
             logger.warning("renewing the lease of claim %s failed", self.claim, exc_info=True)
@@ -99,8 +108,8 @@ class ThreadLease(_Lease):
     failures are logged and never make the lease unusable.
     """
 
-    def __init__(self, *, ids: list[int], claim: uuid.UUID, renewers=()) -> None:
-        super().__init__(ids=ids, claim=claim)
+    def __init__(self, *, dispatch_id: int, claim: uuid.UUID, renewers=()) -> None:
+        super().__init__(dispatch_id=dispatch_id, claim=claim)
         self._renewers = list(renewers)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="delivery-lease", daemon=True)
@@ -128,7 +137,7 @@ class ThreadLease(_Lease):
         self._thread.join()
 
 
-def lease_make(*, ids: list[int], claim: uuid.UUID, renewers=()) -> InlineLease | ThreadLease:
+def lease_make(*, dispatch_id: int, claim: uuid.UUID, renewers=()) -> InlineLease | ThreadLease:
     if connection.vendor == "postgresql":
-        return ThreadLease(ids=ids, claim=claim, renewers=renewers)
-    return InlineLease(ids=ids, claim=claim)
+        return ThreadLease(dispatch_id=dispatch_id, claim=claim, renewers=renewers)
+    return InlineLease(dispatch_id=dispatch_id, claim=claim)

@@ -206,7 +206,7 @@ def delivery_batch_send(
             return result
         rate = rate or SendRate()
         claim = claimed[0].claim
-        lease = lease_make(ids=[row.id for row in claimed], claim=claim, renewers=renewers)
+        lease = lease_make(dispatch_id=dispatch_id, claim=claim, renewers=renewers)
         try:
             _batch_run(dispatch, claimed, lease, rate, result)
         finally:
@@ -255,9 +255,7 @@ def _batch_send_conversations(
         # The heartbeat starts with the claim: preparing the messages (a worker's first
         # rendering of an issue takes a second or more) must not let the claim lapse meanwhile,
         # or the sweeper hands the rows to another batch while this one is about to send them.
-        lease = lease_make(
-            ids=[row.id for row in claimed], claim=claim, renewers=[slots.renew, *renewers]
-        )
+        lease = lease_make(dispatch_id=dispatch.pk, claim=claim, renewers=[slots.renew, *renewers])
         try:
             templates = {
                 language: message_template_for(

@@ -139,3 +139,19 @@ def test_the_sweeper_can_still_find_expired_claims_by_its_index(claimed):
             cursor.execute("RESET enable_seqscan")
 
     assert "delivery_claim_expiry" in _indexes(plan)
+
+
+def test_renewing_a_batch_s_claims_reads_the_dispatch_s_rows_in_flight_not_the_table(
+    claimed_among_thousands,
+):
+    rows = claimed_among_thousands
+    # claims_renew's rows (the UPDATE reads them as this SELECT does).
+    renewed = Delivery.objects.filter(
+        dispatch_id=Dispatch.objects.get().pk,
+        status=DeliveryStatus.SENDING,
+        claim_token__in=[rows[0].claim],
+    )
+
+    plan = json.loads(renewed.explain(format="json"))[0]["Plan"]
+
+    assert "worker_delivery" not in _scanned_whole(plan), plan

@@ -125,9 +125,29 @@ def test_it_renews_only_its_own_rows_not_those_another_batch_now_holds(short_lea
     stale, fresh = _claimed_by_another_batch_after_a_sweep(dispatch)
     before = dict(Delivery.objects.values_list("id", "claimed_until"))
 
-    assert claims_renew(ids=[row.id for row in stale], claim=stale[0].claim) == 0
+    assert claims_renew(dispatch_id=dispatch.pk, claims=[stale[0].claim]) == 0
     assert dict(Delivery.objects.values_list("id", "claimed_until")) == before
-    assert claims_renew(ids=[row.id for row in fresh], claim=fresh[0].claim) == 5
+    assert claims_renew(dispatch_id=dispatch.pk, claims=[fresh[0].claim]) == 5
+
+
+def test_one_renewal_extends_every_claim_of_a_batch_and_only_their_rows_in_flight(
+    short_lease, redis_purged
+):
+    from django.db.models.functions import Now
+
+    dispatch = _sending_dispatch(people=15)
+    first = deliveries_claim(dispatch_id=dispatch.pk, limit=5)
+    second = deliveries_claim(dispatch_id=dispatch.pk, limit=5)
+    other_batch = deliveries_claim(dispatch_id=dispatch.pk, limit=5)
+    Delivery.objects.update(claimed_until="2000-01-01T00:00:00Z")
+    Delivery.objects.filter(id=first[0].id).update(status=DeliveryStatus.SENT)  # recorded
+
+    renewed = claims_renew(dispatch_id=dispatch.pk, claims=[first[0].claim, second[0].claim])
+
+    assert renewed == 9
+    extended = set(Delivery.objects.filter(claimed_until__gt=Now()).values_list("id", flat=True))
+    assert extended == {row.id for row in first[1:] + second}
+    assert not extended & {row.id for row in other_batch}
 
 
 def test_it_ignores_a_late_record_or_release_from_a_batch_that_lost_its_rows(
