@@ -31,8 +31,21 @@ def connection_lost() -> bool:
         return True
 
 
+def deadlocked(error: BaseException) -> bool:
+    """Whether PostgreSQL ended the statement to break a deadlock (SQLSTATE 40P01).
+
+    A batch's threads write the same rows on their own connections (the recorder its
+    records, the heartbeat its renewal, the sweeper and a release theirs), and two UPDATEs
+    that lock some of the same rows in a different order can wait for each other. PostgreSQL
+    then ends one of them after deadlock_timeout, which changed nothing: every such
+    statement here is a conditional UPDATE, safe to run again at once.
+    """
+    return getattr(error.__cause__, "sqlstate", None) == "40P01"
+
+
 def reconnecting(call: Callable[[], T]) -> T:
-    """Run `call`; if it failed because the connection was lost, once more on a new one.
+    """Run `call`; if it failed because the connection was lost, once more on a new one, and
+    if it was ended to break a deadlock, once more at once.
 
     Only for statements that are safe to run twice and outside a transaction block (inside
     one, the work before the failure is gone too, and retrying the last statement alone would
@@ -40,8 +53,12 @@ def reconnecting(call: Callable[[], T]) -> T:
     """
     try:
         return call()
-    except CONNECTION_ERRORS:
-        if connection.in_atomic_block or not connection_lost():
+    except CONNECTION_ERRORS as error:
+        if connection.in_atomic_block:
+            raise
+        if deadlocked(error):
+            return call()
+        if not connection_lost():
             raise
         connection.close()
         return call()

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from subscribers.services_bounce import subscriber_mark_bounced
 
-from .connections import CONNECTION_ERRORS, connection_lost
+from .connections import CONNECTION_ERRORS, connection_lost, deadlocked
 from .models import Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,9 @@ QUEUE_LENGTH = 32
 # most: then one commit waits for the flush, which makes all of them durable, and they are
 # let go. Keeps a batch's memory flat however long it refills, for one flush per this many.
 DURABLE_EVERY = 2000
+# Times the writer runs a write again that PostgreSQL ended to break a deadlock, before the
+# error goes to the batch: one is what a deadlock with another writer of the same rows needs.
+DEADLOCK_RETRIES = 3
 # After the first record of a group the writer waits for more, checking every LINGER_SECONDS,
 # until GROUP_TARGET records are waiting or GROUP_WAIT_SECONDS have passed: one UPDATE for
 # a dozen rows costs the worker and PostgreSQL little more than one for a single row. Near
@@ -94,6 +97,10 @@ def records_sent_write(records: list[SentRecord]) -> int:
     """
     if not records:
         return 0
+    # In id order, so that the UPDATE locks its rows in the order the heartbeat's renewal
+    # and the releases lock theirs (by index): two writers of the same rows that lock them
+    # in one order cannot deadlock (connections.deadlocked).
+    records = sorted(records, key=_record_id)
     if connection.vendor == "postgresql":
         # The records as one JSON parameter: the statement is the same text for any number
         # of records (nothing is parsed anew per group), and json.dumps (C) is far cheaper
@@ -136,6 +143,10 @@ def records_sent_write(records: list[SentRecord]) -> int:
             ],
         )
         return cursor.rowcount
+
+
+def _record_id(record: SentRecord) -> int:
+    return record.delivery.id
 
 
 # The ids once more as an array, which PostgreSQL can count: it takes a JSON function for a
@@ -367,6 +378,7 @@ class ThreadRecorder:
         """
         deadline = None
         pause = 0.2
+        deadlocks = 0
         while True:
             try:
                 if deadline is not None:
@@ -382,7 +394,14 @@ class ThreadRecorder:
                         )
                 write()
                 return
-            except CONNECTION_ERRORS:
+            except CONNECTION_ERRORS as error:
+                if deadlocked(error) and deadlocks < DEADLOCK_RETRIES:
+                    # Ended to break a deadlock (connections.deadlocked): nothing was
+                    # written, and the connection is fine. The records lock their rows in
+                    # id order, as the renewal does, so this is rare.
+                    deadlocks += 1
+                    logger.warning("delivery records: deadlock, writing again", exc_info=True)
+                    continue
                 if not connection_lost():
                     raise
                 connection.close()

@@ -6,6 +6,8 @@ the test process, with real backends terminated by pg_terminate_backend: the loo
 `reconnecting` (worker/connections.py) and the recorder writing its batch again.
 """
 
+import threading
+
 import psycopg
 import pytest
 from django.core.management import call_command
@@ -14,6 +16,7 @@ from django.utils import timezone
 
 from tests.commands import testdb_url
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
+from tests.workers import wait_until
 from worker.connections import reconnecting
 from worker.models import Delivery, DeliveryStatus, Dispatch
 from worker.recording import SentRecord, ThreadRecorder
@@ -129,6 +132,104 @@ def test_it_writes_the_batch_again_after_a_lost_connection_restoring_records_a_c
     assert rows[first.id] == rows[second.id] == rows[last.id] == DeliveryStatus.SENT
     assert rows[stale.id] == DeliveryStatus.SENDING
     assert str(Delivery.objects.get(pk=stale.id).claim_token).endswith("0001")
+
+
+def _record_against_another_writer(redis_purged, *, held_first: str, submitted: str):
+    """The batch's two rows, another writer of them (a renewal, the sweeper) that holds the
+    `held_first` one and then wants the other, and a group of records of both in the order
+    `submitted` ("12" or "21"); returns the rows afterwards."""
+    rows = dict(zip("12", _claimed(redis_purged, people=2), strict=True))
+    recorder = ThreadRecorder()
+    try:
+        with psycopg.connect(testdb_url()) as other:
+            update = "UPDATE worker_delivery SET last_error = 'x' WHERE id = %s"
+            other.execute(update, [rows[held_first].id])
+            for number in submitted:
+                recorder.sent(_sent(rows[number]))
+            wait_until(
+                lambda: _waiting_on_a_lock("UPDATE worker_delivery AS d SET status = 'sent'"),
+                timeout=10,
+                message="the recorder never waited",
+            )
+            other.execute(update, [rows["2" if held_first == "1" else "1"].id])
+            other.commit()
+        recorder.drain()
+    finally:
+        recorder.close()
+    return Delivery.objects.filter(pk__in=[row.id for row in rows.values()])
+
+
+def _deadlocks(caplog) -> int:
+    return sum("deadlock" in record.getMessage() for record in caplog.records)
+
+
+def test_it_writes_a_group_again_that_postgresql_ended_to_break_a_deadlock(redis_purged, caplog):
+    """The other writer holds the second row and then wants the first, which the group (in
+    id order) locked before it waited for the second: each waits for the other. PostgreSQL
+    ends the statement that waited longer, the recorder's, which writes its group again
+    instead of failing the batch."""
+    rows = _record_against_another_writer(redis_purged, held_first="2", submitted="12")
+
+    assert _deadlocks(caplog) == 1
+    assert {row.status for row in rows} == {DeliveryStatus.SENT}
+    assert {row.last_error for row in rows} == {""}  # the records came after the other writer
+
+
+def test_a_group_locks_its_rows_in_id_order_as_the_other_writers_do(redis_purged, caplog):
+    """Records that came in out of order are written in id order: against a writer that
+    locks the rows in id order (the renewal, the releases, by index) the group waits for the
+    first row without holding the second, and no deadlock arises."""
+    rows = _record_against_another_writer(redis_purged, held_first="1", submitted="21")
+
+    assert _deadlocks(caplog) == 0
+    assert {row.status for row in rows} == {DeliveryStatus.SENT}
+
+
+def test_reconnecting_runs_a_statement_again_that_was_ended_to_break_a_deadlock(redis_purged):
+    """The heartbeat's renewal and the releases go through reconnecting(): a deadlock there
+    is run again at once too (connections.deadlocked)."""
+    from worker.leases import claims_renew
+
+    first, second = _claimed(redis_purged, people=2)
+    claim, dispatch_id = first.claim, Dispatch.objects.get().pk
+    renewed: list[int] = []
+    with psycopg.connect(testdb_url()) as other:
+        other.execute("UPDATE worker_delivery SET last_error = 'x' WHERE id = %s", [second.id])
+        renewal = threading.Thread(
+            target=lambda: _in_own_connection(
+                lambda: renewed.append(
+                    reconnecting(lambda: claims_renew(dispatch_id=dispatch_id, claims=[claim]))
+                )
+            )
+        )
+        renewal.start()
+        wait_until(
+            lambda: _waiting_on_a_lock('UPDATE "worker_delivery" SET "claimed_until"'),
+            timeout=10,
+            message="the renewal never waited",
+        )
+        other.execute("UPDATE worker_delivery SET last_error = 'x' WHERE id = %s", [first.id])
+        other.commit()
+        renewal.join(timeout=30)
+
+    assert renewed == [2]
+
+
+def _in_own_connection(call) -> None:
+    try:
+        call()
+    finally:
+        connection.close()
+
+
+def _waiting_on_a_lock(statement: str) -> bool:
+    with psycopg.connect(testdb_url()) as admin:
+        [waiting] = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND starts_with(query, %s) AND wait_event_type = 'Lock'",
+            [statement],
+        ).fetchone()
+    return waiting == 1
 
 
 def test_it_makes_the_records_durable_every_so_often_and_keeps_only_the_rest_to_write_again(
