@@ -49,8 +49,24 @@ def _stable(smtp_server, *, seconds: float = 2.0) -> bool:
     return len(smtp_server.received) == count
 
 
+def _records_landed(smtp_server) -> None:
+    """Wait for the records of every message the server accepted so far: the recorder may
+    keep one up to GROUP_WAIT_SECONDS while a group gathers (worker/recording.py)."""
+    from worker.models import Delivery, DeliveryStatus
+
+    wait_until(
+        lambda: (
+            Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(smtp_server.received)
+        ),
+        timeout=30,
+        message="records of the messages accepted before the hold",
+    )
+
+
 def _kill_between_250_and_record(celery_workers, worker, smtp_server) -> list[str]:
-    """Hold the records back with row locks, let the server accept, kill: the window."""
+    """Hold the records back with row locks, let the server accept, kill: the window (the
+    messages accepted before the locks are on record first, so they are not in it)."""
+    _records_landed(smtp_server)
     with psycopg.connect(testdb_url()) as lock:
         locked = lock.execute(
             "SELECT id FROM worker_delivery WHERE status = 'sending' FOR UPDATE"
@@ -78,15 +94,7 @@ def _kill_while_held(celery_workers, worker, smtp_server) -> list[str]:
     # conversation can be held at MAIL a moment before the previous message's 250 is on
     # record; let those records land, so that this stage is "before MAIL" and not also
     # "between a 250 and its record" (that stage is tested below, with its own window).
-    from worker.models import Delivery, DeliveryStatus
-
-    wait_until(
-        lambda: (
-            Delivery.objects.filter(status=DeliveryStatus.SENT).count() == len(smtp_server.received)
-        ),
-        timeout=30,
-        message="records of the messages accepted before the hold",
-    )
+    _records_landed(smtp_server)
     celery_workers.kill(worker)
     # The held conversations end with their client (aiosmtpd cancels them): only then may
     # the server go on, so that nothing whose client died is counted as accepted.
