@@ -212,11 +212,15 @@ def _token_url(
 
 
 def subscriber_links(
-    *, subscriber_id: int, email: str, dispatch_id: int | None = None
+    *, subscriber_id: int, email: str, dispatch_id: int | None = None, address_hash: str = ""
 ) -> tuple[str, str]:
     """The preference and unsubscribe links of one message, hashing the address once; the
-    unsubscribe link names `dispatch_id` (see unsubscribe_url)."""
-    address_hash = email_hash(email)
+    unsubscribe link names `dispatch_id` (see unsubscribe_url).
+
+    `address_hash`: the subscriber's stored `email_hash`, when the caller read it anyway (a
+    batch's claim does): the links are checked against that very value (_address_tags), so
+    the address need not be hashed again for every message."""
+    address_hash = address_hash or email_hash(email)
     links = []
     for url_name, purpose, dispatch in (
         ("subscribers:preferences", PREFERENCES, None),

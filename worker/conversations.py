@@ -217,7 +217,7 @@ class Conversations:
         finally:
             self._refill_task = None
         if rows:
-            self.lease.add(claim=rows[0].claim)
+            self.lease.add(claim=rows[0].claim, span=(rows[0].id, rows[-1].id))
             # The rows already taken are done with here (their outcomes are the recorder's):
             # dropped, so that a batch that refills for REFILL_SECONDS at thousands of
             # messages a second does not keep every row it ever sent.
@@ -311,6 +311,7 @@ class Conversations:
                 subscriber_id=delivery.subscriber_id,
                 email=delivery.email,
                 name=delivery.name,
+                address_hash=delivery.address_hash,
                 delivery_id=delivery.id,
                 dispatch_id=self.dispatch_id,
             )

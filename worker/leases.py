@@ -2,8 +2,9 @@
 
 A claim lasts DELIVERY_CLAIM_SECONDS (30 s by default) from its last renewal, so the rows of
 a killed worker are free again within seconds, not minutes. A live batch renews its lease
-every third of that from a thread of its own, in one UPDATE for the whole batch, so a slow
-SMTP reply or a slow send rate cannot let it lapse. The renewal touches only rows carrying the
+every third of that from a thread of its own, in one UPDATE for the whole batch (its rows
+found within the ids it claimed), so a slow SMTP reply or a slow send rate cannot let it
+lapse. The renewal touches only rows carrying the
 batch's claim token: a row the sweeper took back, and perhaps handed to another batch, is
 never extended by the old one.
 
@@ -38,27 +39,36 @@ def lease_until():
     return Now() + timedelta(seconds=settings.DELIVERY_CLAIM_SECONDS)
 
 
-def claims_renew(*, dispatch_id: int, claims: list[uuid.UUID]) -> int:
+def claims_renew(
+    *, dispatch_id: int, claims: list[uuid.UUID], span: tuple[int, int] | None = None
+) -> int:
     """Extend the lease of the batch's own rows still being sent, every claim of the batch in
     one statement.
 
-    The rows are found among the dispatch's rows in flight (the claim index: dispatch and
-    status), not by the ids of every row the batch claimed: a batch that refills for
+    `span`: the lowest and highest id the batch claimed. Its rows are found within it on the
+    dispatch's index, not by the ids of every row the batch claimed: a batch that refills for
     sending.REFILL_SECONDS holds dozens of claims, most of them sent long ago, and renewing
-    them one by one looked up each of their hundreds of ids every renewal.
+    them one by one looked up each of their hundreds of ids every renewal. (No index holds
+    the status, see Delivery.Meta.indexes: without a span this reads all the dispatch's rows.)
     """
-    return Delivery.objects.filter(
+    rows = Delivery.objects.filter(
         dispatch_id=dispatch_id, status=DeliveryStatus.SENDING, claim_token__in=claims
-    ).update(claimed_until=lease_until())
+    )
+    if span is not None:
+        rows = rows.filter(id__range=span)
+    return rows.update(claimed_until=lease_until())
 
 
 class _Lease:
     """The lease on every claim a batch holds (a batch that keeps its connections busy adds
     claims as it goes; each renewal covers all of them)."""
 
-    def __init__(self, *, dispatch_id: int, claim: uuid.UUID) -> None:
+    def __init__(
+        self, *, dispatch_id: int, claim: uuid.UUID, span: tuple[int, int] | None = None
+    ) -> None:
         self.dispatch_id = dispatch_id
         self.claims: list[uuid.UUID] = [claim]
+        self.span = span
         self.renewed_at = time.monotonic()  # the claim itself set the first lease
         self.interval = settings.DELIVERY_CLAIM_SECONDS / 3
 
@@ -66,10 +76,12 @@ class _Lease:
     def claim(self) -> uuid.UUID:
         return self.claims[0]
 
-    def add(self, *, claim: uuid.UUID) -> None:
+    def add(self, *, claim: uuid.UUID, span: tuple[int, int] | None = None) -> None:
         """Another claim of the same batch, renewed with the others from now on (the claim
-        itself set its first lease)."""
+        itself set its first lease); `span` its lowest and highest id."""
         self.claims = [*self.claims, claim]
+        if span is not None and self.span is not None:
+            self.span = (min(self.span[0], span[0]), max(self.span[1], span[1]))
 
     def usable(self) -> bool:
         return time.monotonic() - self.renewed_at < self.interval * 2
@@ -80,7 +92,9 @@ class _Lease:
             # A connection lost since the last renewal (a terminated backend, a restarted
             # server) is replaced at once rather than costing a whole interval.
             reconnecting(
-                functools.partial(claims_renew, dispatch_id=self.dispatch_id, claims=self.claims)
+                functools.partial(
+                    claims_renew, dispatch_id=self.dispatch_id, claims=self.claims, span=self.span
+                )
             )
         except Exception:
             # Leave the connection for the next try to reopen; usable() says when it is late.
@@ -108,8 +122,15 @@ class ThreadLease(_Lease):
     failures are logged and never make the lease unusable.
     """
 
-    def __init__(self, *, dispatch_id: int, claim: uuid.UUID, renewers=()) -> None:
-        super().__init__(dispatch_id=dispatch_id, claim=claim)
+    def __init__(
+        self,
+        *,
+        dispatch_id: int,
+        claim: uuid.UUID,
+        span: tuple[int, int] | None = None,
+        renewers=(),
+    ) -> None:
+        super().__init__(dispatch_id=dispatch_id, claim=claim, span=span)
         self._renewers = list(renewers)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="delivery-lease", daemon=True)
@@ -137,7 +158,10 @@ class ThreadLease(_Lease):
         self._thread.join()
 
 
-def lease_make(*, dispatch_id: int, claim: uuid.UUID, renewers=()) -> InlineLease | ThreadLease:
+def lease_make(
+    *, dispatch_id: int, claim: uuid.UUID, span: tuple[int, int] | None = None, renewers=()
+) -> InlineLease | ThreadLease:
+    """`span`: the lowest and highest id of the claim (see claims_renew)."""
     if connection.vendor == "postgresql":
-        return ThreadLease(dispatch_id=dispatch_id, claim=claim, renewers=renewers)
-    return InlineLease(dispatch_id=dispatch_id, claim=claim)
+        return ThreadLease(dispatch_id=dispatch_id, claim=claim, span=span, renewers=renewers)
+    return InlineLease(dispatch_id=dispatch_id, claim=claim, span=span)

@@ -53,18 +53,23 @@ def recipient_make(
     subscriber_id: int,
     email: str,
     name: str,
+    address_hash: str = "",
     delivery_id: int | None = None,
     dispatch_id: int | None = None,
 ) -> Recipient:
     """The personal bits of one message. `subscriber_id` 0 signs links for no one (they show
     the "link does not work" page); a delivery's Message-ID is stable so a retry repeats it,
     and its envelope sender names it (VERP), so a bounce finds its way back. The unsubscribe
-    link names `dispatch_id`, so the report counts it against that issue."""
+    link names `dispatch_id`, so the report counts it against that issue. `address_hash`: the
+    subscriber's stored email_hash when the caller has it (see subscriber_links)."""
     # One HMAC per message, and none when neither VERP nor a provider header wants it.
     wanted = delivery_id and (settings.BOUNCE_ADDRESS or settings.EMAIL_PROVIDER)
     token = delivery_token_make(delivery_id=delivery_id) if wanted else ""
     preferences, unsubscribe = subscriber_links(
-        subscriber_id=subscriber_id, email=email, dispatch_id=dispatch_id
+        subscriber_id=subscriber_id,
+        email=email,
+        dispatch_id=dispatch_id,
+        address_hash=address_hash,
     )
     return Recipient(
         email=email,

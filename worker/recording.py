@@ -77,6 +77,9 @@ class ClaimedDelivery:
     name: str
     language: str
     claim: uuid.UUID  # the batch's claim token: every write below is limited to it
+    # The subscriber's stored address hash, read with the claim: what their links are
+    # checked against (subscribers/tokens.py), so not computed again for every message.
+    address_hash: str = ""
 
 
 @dataclass(frozen=True)

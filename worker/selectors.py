@@ -80,7 +80,7 @@ class DispatchProgress:
 
 
 def _outcomes_since(*, dispatch: Dispatch, since: datetime) -> int:
-    # The partial index delivery_outcomes (dispatch, finished_at) answers this.
+    # Read through delivery_dispatch: the dispatch's rows, no index on the outcome's time.
     return Delivery.objects.filter(
         dispatch=dispatch,
         status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED],
@@ -91,7 +91,7 @@ def _outcomes_since(*, dispatch: Dispatch, since: datetime) -> int:
 def dispatch_progress(
     *, dispatch: Dispatch | None = None, dispatch_id: int | None = None
 ) -> DispatchProgress:
-    """Counters by status (one grouped query, index delivery_claim) plus rate and time left.
+    """Counters by status (one grouped query, index delivery_dispatch) plus rate and time left.
 
     Times compare the workers' clocks (they stamp finished_at) with this process's clock, so
     the machines are assumed to keep time with NTP; a skew shows only as a wrong rate.

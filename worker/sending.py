@@ -94,7 +94,7 @@ class BatchResult:
     connections: int = 0  # SMTP connections the batch sent over at once
 
 
-def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
+def deliveries_claim(*, dispatch_id: int, limit: int, after: int = 0) -> list[ClaimedDelivery]:
     """Claim up to `limit` due rows of a dispatch; skip, with the reason, the ineligible.
 
     One SELECT ... FOR UPDATE SKIP LOCKED makes concurrent batches take disjoint rows and
@@ -102,13 +102,19 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
     dispatch is honoured without a query per row. Subscribers are looked up through the
     claimed rows (a join driven by the LIMIT), never by scanning the subscriber table: the
     cost of a claim does not grow with the size of the list.
+
+    `after`: only rows with a greater id, where the batch's previous claim ended. No index
+    holds the status (see Delivery.Meta.indexes), so a claim walks the dispatch's rows in id
+    order past those already done; a batch that refills starts where it stopped instead of
+    walking them again every time. A row put back behind it (released, swept, due for a
+    retry) is found by the next batch, which starts from the beginning.
     """
     now = timezone.now()
     claim = uuid.uuid4()
     with transaction.atomic():
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(dispatch_id=dispatch_id, status=DeliveryStatus.QUEUED)
+            .filter(dispatch_id=dispatch_id, status=DeliveryStatus.QUEUED, id__gt=after)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .annotate(suppressed=mail_suppressed("subscriber__email_hash"))
             .order_by("id")
@@ -121,6 +127,7 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
                 "subscriber__language",
                 "subscriber__status",
                 "subscriber__channel",
+                "subscriber__email_hash",
                 "suppressed",
             )[:limit]
         )
@@ -128,12 +135,30 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
             return []
         claimed: list[ClaimedDelivery] = []
         skipped: dict[str, list[int]] = {}
-        for row_id, attempts, subscriber_id, email, name, language, status, channel, sup in rows:
+        for (
+            row_id,
+            attempts,
+            subscriber_id,
+            email,
+            name,
+            language,
+            status,
+            channel,
+            address_hash,
+            sup,
+        ) in rows:
             reason = mail_refusal(status=status, channel=channel, suppressed=sup)
             if reason is None:
                 claimed.append(
                     ClaimedDelivery(
-                        row_id, attempts + 1, subscriber_id, email, name, language, claim
+                        row_id,
+                        attempts + 1,
+                        subscriber_id,
+                        email,
+                        name,
+                        language,
+                        claim,
+                        address_hash or "",
                     )
                 )
             else:
@@ -148,6 +173,11 @@ def deliveries_claim(*, dispatch_id: int, limit: int) -> list[ClaimedDelivery]:
                 last_error=reason,
             )
         return claimed
+
+
+def _span(claimed: list[ClaimedDelivery]) -> tuple[int, int]:
+    """The lowest and highest id of a claim (its rows come in id order)."""
+    return claimed[0].id, claimed[-1].id
 
 
 def _claim_mark(ids: list[int], claim: uuid.UUID) -> None:
@@ -206,7 +236,9 @@ def delivery_batch_send(
             return result
         rate = rate or SendRate()
         claim = claimed[0].claim
-        lease = lease_make(dispatch_id=dispatch_id, claim=claim, renewers=renewers)
+        lease = lease_make(
+            dispatch_id=dispatch_id, claim=claim, span=_span(claimed), renewers=renewers
+        )
         try:
             _batch_run(dispatch, claimed, lease, rate, result)
         finally:
@@ -255,7 +287,12 @@ def _batch_send_conversations(
         # The heartbeat starts with the claim: preparing the messages (a worker's first
         # rendering of an issue takes a second or more) must not let the claim lapse meanwhile,
         # or the sweeper hands the rows to another batch while this one is about to send them.
-        lease = lease_make(dispatch_id=dispatch.pk, claim=claim, renewers=[slots.renew, *renewers])
+        lease = lease_make(
+            dispatch_id=dispatch.pk,
+            claim=claim,
+            span=_span(claimed),
+            renewers=[slots.renew, *renewers],
+        )
         try:
             templates = {
                 language: message_template_for(
@@ -265,6 +302,7 @@ def _batch_send_conversations(
             }
             recorder = recorder_make()
             languages = set(templates)
+            after = [claimed[-1].id]  # where the next claim starts (deliveries_claim)
 
             def refill() -> list[ClaimedDelivery]:
                 # Runs on the conversations' database thread, whose connection may die like
@@ -282,9 +320,11 @@ def _batch_send_conversations(
                     return []
                 more = reconnecting(
                     lambda: deliveries_claim(
-                        dispatch_id=dispatch.pk, limit=settings.SEND_BATCH_SIZE
+                        dispatch_id=dispatch.pk, limit=settings.SEND_BATCH_SIZE, after=after[0]
                     )
                 )
+                if more:
+                    after[0] = max(after[0], more[-1].id)
                 other = [row.id for row in more if row.language not in languages]
                 if other:
                     claim = more[0].claim
@@ -423,6 +463,7 @@ def _batch_send(dispatch, claimed, transport, recorder, rate, result: BatchResul
             subscriber_id=delivery.subscriber_id,
             email=delivery.email,
             name=delivery.name,
+            address_hash=delivery.address_hash,
             delivery_id=delivery.id,
             dispatch_id=dispatch.pk,
         )

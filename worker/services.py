@@ -382,16 +382,11 @@ class SweepResult:
     dispatches_nudged: int
 
 
-def deliveries_sweep() -> SweepResult:
-    """Take back expired claims, finish complete dispatches, nudge those with due rows.
-
-    Run periodically by celery beat and by `manage.py deliveries_sweep`; safe to run any
-    number of times, anywhere.
-    """
-
-    now = timezone.now()
+def _claims_expired_take_back(*, dispatch_id: int, now: datetime) -> int:
+    """The dispatch's rows whose lease lapsed: back in the queue (how many), failed after the
+    last attempt, or cancelled with their dispatch."""
     # The database's clock, the one the leases were set with (see worker/leases.py).
-    expired = Q(status=DeliveryStatus.SENDING, claimed_until__lt=Now())
+    expired = Q(dispatch_id=dispatch_id, status=DeliveryStatus.SENDING, claimed_until__lt=Now())
     # A row whose worker died on every attempt (a message that crashes it) must not loop
     # forever: after the last attempt it fails, saying why.
     Delivery.objects.filter(expired, attempts__gte=settings.DELIVERY_MAX_ATTEMPTS).update(
@@ -401,6 +396,7 @@ def deliveries_sweep() -> SweepResult:
         finished_at=now,
         last_error=_("Arbetaren avbröts under varje försök."),
     )
+    # The dispatch's status in the same statement: one cancelled meanwhile gets none back.
     requeued = (
         Delivery.objects.filter(expired)
         .exclude(dispatch__status=DispatchStatus.CANCELLED)
@@ -409,6 +405,26 @@ def deliveries_sweep() -> SweepResult:
     Delivery.objects.filter(expired, dispatch__status=DispatchStatus.CANCELLED).update(
         status=DeliveryStatus.CANCELLED, claimed_until=None, claim_token=None, finished_at=now
     )
+    return requeued
+
+
+def deliveries_sweep() -> SweepResult:
+    """Take back expired claims, finish complete dispatches, nudge those with due rows.
+
+    Run periodically by celery beat and by `manage.py deliveries_sweep`; safe to run any
+    number of times, anywhere.
+    """
+
+    now = timezone.now()
+    requeued = 0
+    # Only a dispatch that is not done or failed can have rows in flight (it ends only once
+    # none is queued or being sent), and no index holds the lease (Delivery.Meta.indexes):
+    # the others' rows are not read, and each of these is read through delivery_dispatch.
+    live = Dispatch.objects.exclude(status__in=(DispatchStatus.DONE, DispatchStatus.FAILED)).filter(
+        deliveries_purged_at__isnull=True
+    )
+    for dispatch_id in live.values_list("id", flat=True):
+        requeued += _claims_expired_take_back(dispatch_id=dispatch_id, now=now)
     finished = nudged = 0
     for dispatch_id in Dispatch.objects.filter(status=DispatchStatus.SENDING).values_list(
         "id", flat=True
