@@ -7,9 +7,9 @@ One selector for every place an operator watches a dispatch from (`send_issue --
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Q, Value
 from django.utils import timezone
 
 from .models import (
@@ -79,15 +79,6 @@ class DispatchProgress:
         }
 
 
-def _outcomes_since(*, dispatch: Dispatch, since: datetime) -> int:
-    # Read through delivery_dispatch: the dispatch's rows, no index on the outcome's time.
-    return Delivery.objects.filter(
-        dispatch=dispatch,
-        status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED],
-        finished_at__gte=since,
-    ).count()
-
-
 def dispatch_progress(
     *, dispatch: Dispatch | None = None, dispatch_id: int | None = None
 ) -> DispatchProgress:
@@ -98,35 +89,50 @@ def dispatch_progress(
     """
     if dispatch is None:
         dispatch = Dispatch.objects.get(pk=dispatch_id)
+    now = timezone.now()
+    rate = eta = elapsed = None
+    rate_seconds = 0.0
+    since = None  # the start of the rate's window, while the dispatch is running
+    if dispatch.started_at is not None:
+        end = dispatch.finished_at if dispatch.is_final and dispatch.finished_at else now
+        elapsed = max(0.0, (end - dispatch.started_at).total_seconds())
+        if dispatch.is_final:
+            rate_seconds = elapsed
+        else:
+            # A dispatch younger than the window is measured over its life so far; one
+            # second at least, so the first records do not make a wild rate.
+            rate_seconds = max(1.0, min(float(PROGRESS_RATE_WINDOW_SECONDS), elapsed))
+            since = now - timedelta(seconds=rate_seconds)
+    in_window: dict[str, int] = {}
     if dispatch.deliveries_purged_at is not None:
         # The rows are gone (worker/retention.py); what they came to was kept.
         kept = DispatchTotals.objects.get(dispatch_id=dispatch.pk)
         counts = {status.value: getattr(kept, status.value) for status in DeliveryStatus}
     else:
-        counts = dict(
+        # One pass over the dispatch's rows (index delivery_dispatch; no index holds the
+        # status, see Delivery.Meta.indexes) for the counters and the rate's window both.
+        grouped = (
             Delivery.objects.filter(dispatch=dispatch)
             .order_by()
             .values_list("status")
-            .annotate(total=Count("id"))
-            .values_list("status", "total")
+            .annotate(
+                total=Count("id"),
+                recent=Count("id", filter=Q(finished_at__gte=since))
+                if since is not None
+                else Value(0),
+            )
+            .values_list("status", "total", "recent")
         )
+        counts = {status: total for status, total, _recent in grouped}
+        in_window = {status: recent for status, _total, recent in grouped}
     by_status = {status.value: counts.get(status.value, 0) for status in DeliveryStatus}
-    now = timezone.now()
-    rate = eta = elapsed = None
-    rate_seconds = 0.0
     if dispatch.started_at is not None:
-        end = dispatch.finished_at if dispatch.is_final and dispatch.finished_at else now
-        elapsed = max(0.0, (end - dispatch.started_at).total_seconds())
         outcomes = by_status[DeliveryStatus.SENT] + by_status[DeliveryStatus.FAILED]
-        if dispatch.is_final:
-            rate_seconds = elapsed
+        if since is None:
             done_in_window = outcomes
         else:
-            # A dispatch younger than the window is measured over its life so far; one
-            # second at least, so the first records do not make a wild rate.
-            rate_seconds = max(1.0, min(float(PROGRESS_RATE_WINDOW_SECONDS), elapsed))
-            done_in_window = _outcomes_since(
-                dispatch=dispatch, since=now - timedelta(seconds=rate_seconds)
+            done_in_window = in_window.get(DeliveryStatus.SENT, 0) + in_window.get(
+                DeliveryStatus.FAILED, 0
             )
         if rate_seconds > 0 and (done_in_window or not dispatch.is_final):
             rate = done_in_window / rate_seconds
