@@ -37,14 +37,19 @@ def _plan(sql: str, params) -> dict:
     return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
 
 
-@pytest.fixture
-def claimed(settings, smtp_server):
+def _dispatch_planned(settings, smtp_server) -> Dispatch:
+    """A sending dispatch of READERS queued rows (its start task waits in Redis)."""
     settings.EMAIL_URL = smtp_server.url
     readers = segment_make(slug="lasare")
     for n in range(READERS):
         subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
-    call_command("send_issue", sendable_issue_make().slug)  # the start task waits in Redis
-    dispatch = Dispatch.objects.get()
+    call_command("send_issue", sendable_issue_make().slug)
+    return Dispatch.objects.get()
+
+
+@pytest.fixture
+def claimed(settings, smtp_server):
+    dispatch = _dispatch_planned(settings, smtp_server)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE worker_delivery")  # what the planner knows: all queued
     rows = deliveries_claim(dispatch_id=dispatch.pk, limit=READERS)
@@ -147,13 +152,6 @@ def test_renewing_a_batch_s_claims_reads_the_dispatch_s_rows_in_flight_not_the_t
     assert "worker_delivery" not in _scanned_whole(plan), plan
 
 
-def _explained(sql: str) -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        plan = cursor.fetchone()[0]
-    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
-
-
 def _statements(run, *, starting: str) -> list[str]:
     """The SQL that `run` sent, with its parameters in place, that starts with `starting`."""
     with CaptureQueriesContext(connection) as captured:
@@ -171,7 +169,7 @@ def test_a_refill_claim_starts_where_the_last_one_ended_through_the_dispatch_s_i
         lambda: deliveries_claim(dispatch_id=dispatch_id, limit=500, after=after),
         starting="SELECT",
     )
-    plan = _explained(select)
+    plan = _plan(select, None)
 
     assert "worker_delivery" not in _scanned_whole(plan), plan
     # The walk begins at `after` in the index (by dispatch and id, or by id), not before it.
@@ -196,7 +194,7 @@ def test_the_sweeper_does_not_read_the_rows_of_finished_dispatches(claimed_among
         cursor.execute("ANALYZE worker_dispatch")
 
     updates = _statements(deliveries_sweep, starting="UPDATE")
-    plans = [_explained(update) for update in updates if "worker_delivery" in update]
+    plans = [_plan(update, None) for update in updates if "worker_delivery" in update]
 
     assert len(plans) == 3, updates  # failed after the last attempt, requeued, cancelled
     for plan in plans:
@@ -219,12 +217,7 @@ def _updates_of_deliveries() -> tuple[int, int]:
 def test_a_claim_and_a_record_are_heap_only_updates(settings, smtp_server):
     """Both updates of a message stay on the row's page with no new index entry: no index
     holds what they change, and the fillfactor leaves the room (migration 0011)."""
-    settings.EMAIL_URL = smtp_server.url
-    readers = segment_make(slug="lasare")
-    for n in range(READERS):
-        subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
-    call_command("send_issue", sendable_issue_make().slug)  # the start task waits in Redis
-    dispatch = Dispatch.objects.get()
+    dispatch = _dispatch_planned(settings, smtp_server)
     before = _updates_of_deliveries()
 
     rows = deliveries_claim(dispatch_id=dispatch.pk, limit=READERS)
