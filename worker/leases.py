@@ -4,9 +4,8 @@ A claim lasts DELIVERY_CLAIM_SECONDS (30 s by default) from its last renewal, so
 a killed worker are free again within seconds, not minutes. A live batch renews its lease
 every third of that from a thread of its own, in one UPDATE for the whole batch (its rows
 found within the ids it claimed), so a slow SMTP reply or a slow send rate cannot let it
-lapse. The renewal touches only rows carrying the
-batch's claim token: a row the sweeper took back, and perhaps handed to another batch, is
-never extended by the old one.
+lapse. The renewal touches only rows carrying the batch's claim token: a row the sweeper took
+back, and perhaps handed to another batch, is never extended by the old one.
 
 The sending loop asks `usable()` before each message. If renewals have failed for two thirds
 of the lease (the database is out of reach from this worker), it stops before handing the

@@ -111,7 +111,7 @@ def dispatch_progress(
     else:
         # One pass over the dispatch's rows (index delivery_dispatch; no index holds the
         # status, see Delivery.Meta.indexes) for the counters and the rate's window both.
-        grouped = (
+        grouped = list(
             Delivery.objects.filter(dispatch=dispatch)
             .order_by()
             .values_list("status")

@@ -302,9 +302,10 @@ def _batch_send_conversations(
             }
             recorder = recorder_make()
             languages = set(templates)
-            after = [claimed[-1].id]  # where the next claim starts (deliveries_claim)
+            after = claimed[-1].id  # where the next claim starts (deliveries_claim)
 
             def refill() -> list[ClaimedDelivery]:
+                nonlocal after
                 # Runs on the conversations' database thread, whose connection may die like
                 # any other: each statement is a read or a conditional UPDATE, safe to run
                 # again (a claim whose reply was lost leaves its rows to the sweeper). A row
@@ -320,11 +321,11 @@ def _batch_send_conversations(
                     return []
                 more = reconnecting(
                     lambda: deliveries_claim(
-                        dispatch_id=dispatch.pk, limit=settings.SEND_BATCH_SIZE, after=after[0]
+                        dispatch_id=dispatch.pk, limit=settings.SEND_BATCH_SIZE, after=after
                     )
                 )
                 if more:
-                    after[0] = max(after[0], more[-1].id)
+                    after = more[-1].id  # greater than `after`: the claim's rows come in id order
                 other = [row.id for row in more if row.language not in languages]
                 if other:
                     claim = more[0].claim
