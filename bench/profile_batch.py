@@ -99,7 +99,9 @@ def main() -> None:
             f"{sent} messages in {seconds:.2f} s ({sent / seconds:.0f}/s); this process "
             f"{cpu / sent * 1e6:.0f} µs CPU per message (all its threads: user "
             f"{(after.ru_utime - usage.ru_utime) / sent * 1e6:.0f}, system "
-            f"{(after.ru_stime - usage.ru_stime) / sent * 1e6:.0f}); PostgreSQL "
+            f"{(after.ru_stime - usage.ru_stime) / sent * 1e6:.0f}; context switches per message: "
+            f"{(after.ru_nvcsw - usage.ru_nvcsw) / sent:.2f} voluntary, "
+            f"{(after.ru_nivcsw - usage.ru_nivcsw) / sent:.2f} involuntary); PostgreSQL "
             f"{server_cpu / sent * 1e6:.0f} µs (all the server's processes, whoever they "
             "work for: run it on a quiet machine)"
         )

@@ -128,6 +128,10 @@ DATABASES = {
 if env("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# The sending pipeline prepares its hottest statements on PostgreSQL (worker/connections.py
+# prepared_cursor). Off for a connection pooler in transaction mode that cannot carry
+# prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -41,7 +41,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from .connections import reconnecting
+from .connections import prepared_cursor, reconnecting
 from .message import AddressNotSendable, MessageTemplate
 from .models import DispatchStatus
 from .outgoing import OutgoingMessage, message_build_wire, recipient_make
@@ -92,7 +92,7 @@ def dispatch_status_read(dispatch_id: int) -> str | None:
     batch began: worker/connections.py)."""
 
     def read() -> str | None:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute("SELECT status FROM worker_dispatch WHERE id = %s", [dispatch_id])
             row = cursor.fetchone()
         return row[0] if row else None

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from subscribers.services_bounce import subscriber_mark_bounced
 
-from .connections import CONNECTION_ERRORS, connection_lost, deadlocked
+from .connections import CONNECTION_ERRORS, connection_lost, deadlocked, prepared_cursor
 from .models import Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def records_sent_write(records: list[SentRecord]) -> int:
             ],
             ensure_ascii=False,
         )
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_RECORDS_SENT_SQL, [rows, [record.delivery.id for record in records]])
             return cursor.rowcount
     with connection.cursor() as cursor:
@@ -164,7 +164,7 @@ _RECORDS_SENT_SQL = (
     "claimed_until = NULL, claim_token = NULL, last_error = '' "
     "FROM json_to_recordset(%s::json) "
     "AS v(i bigint, c uuid, e text, r text, m text, t timestamptz) "
-    "WHERE d.id = ANY(%s) AND d.id = v.i AND d.status = 'sending' AND d.claim_token = v.c"
+    "WHERE d.id = ANY(%s::bigint[]) AND d.id = v.i AND d.status = 'sending' AND d.claim_token = v.c"
 )
 _RECORD_SENT_SQL = (
     "UPDATE worker_delivery SET status = %s, email = %s, smtp_reply = %s, message_id = %s, "

@@ -39,7 +39,7 @@ from django.utils import timezone
 from subscribers.mailable import mail_refusal
 from subscribers.mailable import suppressed as mail_suppressed
 
-from .connections import reconnecting
+from .connections import prepared_cursor, reconnecting
 from .conversations import Conversations, dispatch_status_read
 from .leases import lease_make, lease_until
 from .message import AddressNotSendable, MessageTemplate
@@ -186,7 +186,7 @@ def _claim_mark(ids: list[int], claim: uuid.UUID) -> None:
         # The ids as one array parameter: the ORM's `id IN (%s, %s, …)` costs the worker
         # about as much as the rest of the claim (500 placeholders resolved, quoted and
         # parsed again for every claim).
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_CLAIM_MARK_SQL, [settings.DELIVERY_CLAIM_SECONDS, claim, ids])
         return
     Delivery.objects.filter(id__in=ids).update(
@@ -201,9 +201,9 @@ def _claim_mark(ids: list[int], claim: uuid.UUID) -> None:
 # The lease runs from the database's clock, as lease_until() has it (see leases.py).
 _CLAIM_MARK_SQL = (
     "UPDATE worker_delivery SET status = 'sending', "
-    "claimed_until = STATEMENT_TIMESTAMP() + make_interval(secs => %s), "
-    "claim_token = %s, attempts = attempts + 1, finished_at = NULL "
-    "WHERE id = ANY(%s)"
+    "claimed_until = STATEMENT_TIMESTAMP() + make_interval(secs => %s::float8), "
+    "claim_token = %s::uuid, attempts = attempts + 1, finished_at = NULL "
+    "WHERE id = ANY(%s::bigint[])"
 )
 
 
