@@ -1,7 +1,8 @@
 """What the broker can tell an operator: is any worker listening, and how long is the queue.
 
 Used by `send_issue --wait` and `dispatch_status --wait` when a dispatch makes no progress,
-to say which broker they looked at and what to start, instead of waiting in silence.
+to say which broker they looked at and what to start, instead of waiting in silence; and by
+`send_issue` before it creates a dispatch (broker_unreachable).
 """
 
 from __future__ import annotations
@@ -52,3 +53,16 @@ def broker_report(*, ping_timeout: float = PING_TIMEOUT_SECONDS) -> BrokerReport
         return BrokerReport(url=url, reachable=False, queue=queue, error=str(error) or repr(error))
     workers = sorted(name for reply in replies for name in reply)
     return BrokerReport(url=url, reachable=True, workers=workers, queue=queue, queue_length=length)
+
+
+def broker_unreachable() -> str:
+    """Why the broker cannot take a task now, or "" when it can: one connection attempt,
+    never a wait (the same one try as broker_report, without the ping)."""
+    from .celery import app
+
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    except Exception as error:  # any transport error means "not reachable"
+        return str(error) or repr(error)
+    return ""

@@ -2,9 +2,12 @@ import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from kombu.exceptions import OperationalError as BrokerError
 
 from audit.services import command_line
 from newsletter.models import Issue
+from worker.batches import tasks_run_in_process
+from worker.broker import broker_unreachable, broker_url_masked
 from worker.models import DispatchStatus
 from worker.preview import dispatch_preview
 from worker.scheduling import schedule_check, schedule_parse, time_shown
@@ -75,6 +78,17 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self._dry_run(issue, options["segment"], scheduled_at)
             return
+        if scheduled_at is None and not tasks_run_in_process():
+            # A dispatch that starts now is handed to the workers through the broker as its
+            # transaction commits. With the broker away it would be planned and marked as
+            # sending, and then the command would end in a traceback with no task queued:
+            # look first, and create nothing.
+            error = broker_unreachable().rstrip(".")
+            if error:
+                raise CommandError(
+                    f"Kön ({broker_url_masked()}) svarar inte: {error}. Inget utskick har "
+                    "skapats. Starta Redis eller rätta REDIS_URL och försök igen."
+                )
         try:
             dispatch = dispatch_create(
                 issue=issue,
@@ -84,6 +98,14 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
+        except BrokerError as error:
+            # The broker went away between the look above and the hand-over: the dispatch is
+            # planned and sending, and the sweeper hands it to the workers once it is back.
+            raise CommandError(
+                f"Utskicket är skapat, men kön ({broker_url_masked()}) tog inte emot det: "
+                f"{str(error).rstrip('.')}. Arbetarna börjar när kön svarar igen (svepet, "
+                "SWEEP_INTERVAL_SECONDS); följ det med dispatch_status."
+            ) from error
         dispatch.refresh_from_db()
         segments = ", ".join(options["segment"]) or "alla segment"
         if dispatch.status == DispatchStatus.PLANNED:
