@@ -21,11 +21,28 @@ from .models import Delivery, DeliveryStatus, Dispatch
 
 # Planning at least this many rows refreshes the table's statistics (see dispatch_plan).
 ANALYZE_AFTER_ROWS = 1000
+# The columns the pipeline's plans read (the claim, the sweeper, the progress counts, the
+# lookups by subscriber); ANALYZE also counts the table's rows and pages, which is what the
+# planner most needs after a planning. The text columns are left to autovacuum: just planned,
+# every reply, Message-ID and error is still empty, and their statistics were three
+# quarters of what the ANALYZE cost (20,000 rows: 55 ms for the whole table, 20 ms for these).
+ANALYZED_FIELDS = (
+    "id",
+    "dispatch",
+    "status",
+    "next_attempt_at",
+    "claimed_until",
+    "finished_at",
+    "subscriber",
+)
 
 
 def _deliveries_analyze() -> None:
+    columns = ", ".join(
+        connection.ops.quote_name(Delivery._meta.get_field(name).column) for name in ANALYZED_FIELDS
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(Delivery._meta.db_table)}")
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(Delivery._meta.db_table)} ({columns})")
 
 
 def dispatch_segments(dispatch: Dispatch) -> list[Segment]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from worker.models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
+from worker.planning import _deliveries_analyze
 from worker.recording import _RECORDS_SENT_SQL
 from worker.sending import deliveries_claim
 from worker.services import deliveries_sweep
@@ -50,8 +51,7 @@ def _dispatch_planned(settings, smtp_server) -> Dispatch:
 @pytest.fixture
 def claimed(settings, smtp_server):
     dispatch = _dispatch_planned(settings, smtp_server)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE worker_delivery")  # what the planner knows: all queued
+    _deliveries_analyze()  # what planning leaves the planner: every row queued
     rows = deliveries_claim(dispatch_id=dispatch.pk, limit=READERS)
     assert len(rows) == READERS
     return rows
@@ -109,7 +109,7 @@ def claimed_among_thousands(settings, smtp_server):
             "FROM worker_delivery d, generate_series(1, %s) g WHERE d.id = %s",
             [FILLER, Delivery.objects.filter(dispatch=dispatch).order_by("id").first().id],
         )
-        cursor.execute("ANALYZE worker_delivery")
+    _deliveries_analyze()  # as planning leaves it
     rows = deliveries_claim(dispatch_id=dispatch.pk, limit=20)
     assert len(rows) == 20
     return rows
@@ -190,8 +190,8 @@ def test_the_sweeper_does_not_read_the_rows_of_finished_dispatches(claimed_among
             "FROM generate_series(1, %s) g",
             [done.pk, sending.issue_id, FILLER * 4],
         )
-        cursor.execute("ANALYZE worker_delivery")
         cursor.execute("ANALYZE worker_dispatch")
+    _deliveries_analyze()  # as planning leaves it
 
     updates = _statements(deliveries_sweep, starting="UPDATE")
     plans = [_plan(update, None) for update in updates if "worker_delivery" in update]
@@ -233,3 +233,40 @@ def test_a_claim_and_a_record_are_heap_only_updates(settings, smtp_server):
     # sends its last rows' new versions elsewhere); 895 at a fillfactor of 50; none with an
     # index on the status, as before migration 0011.
     assert heap_only >= 0.98 * updates, (heap_only, updates)
+
+
+def _statistics(column: str):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT null_frac, n_distinct, most_common_vals::text, histogram_bounds::text "
+            "FROM pg_stats WHERE tablename = 'worker_delivery' AND attname = %s "
+            "AND schemaname = current_schema()",
+            [column],
+        )
+        return cursor.fetchone()
+
+
+def test_planning_analyses_what_the_plans_read_and_leaves_the_text_columns_alone(
+    claimed_among_thousands,
+):
+    sent = 3000
+    with connection.cursor() as cursor:
+        # Rows that a whole-table ANALYZE would find new in every column, replies included.
+        cursor.execute(
+            "INSERT INTO worker_delivery (dispatch_id, issue_id, round, subscriber_id, email, "
+            "status, attempts, last_error, smtp_reply, message_id) "
+            "SELECT d.dispatch_id, d.issue_id, d.round, 30000000 + g, 'ny' || g || "
+            "'@example.se', 'sent', 1, '', '250 2.0.0 Ok ' || g, '<' || g || '@example.se>' "
+            "FROM worker_delivery d, generate_series(1, %s) g WHERE d.id = %s",
+            [sent, claimed_among_thousands[0].id],
+        )
+    text_columns = ("email", "smtp_reply", "message_id", "last_error")
+    before = {column: _statistics(column) for column in text_columns}
+
+    _deliveries_analyze()
+
+    assert {column: _statistics(column) for column in text_columns} == before
+    assert "sent" in _statistics("status")[2]  # most common values, new since the fixture
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'worker_delivery'")
+        assert cursor.fetchone()[0] == FILLER + 20 + sent
