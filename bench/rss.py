@@ -63,6 +63,8 @@ class CpuMeter:
         self.start: dict[int, float] = {}
         self.last: dict[int, float] = {}
         self.backend_pids: set[int] = set()
+        # Backends of the harness's own instruments (the planning poller): not the pipeline.
+        self.excluded_backends: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._began = 0.0
@@ -90,6 +92,8 @@ class CpuMeter:
                 [self.database],
             ).fetchall()
             for (pid,) in rows:
+                if pid in self.excluded_backends:
+                    continue
                 try:
                     processes.append(psutil.Process(pid))
                     self.backend_pids.add(pid)
