@@ -34,3 +34,19 @@ def issue_approved(issue, *, by=None):
     )
     issue.refresh_from_db()
     return issue
+
+
+def dispatch_planned_by_command(*, readers: int):
+    """A dispatch sending to `readers` queued rows, started by `send_issue` as an operator
+    does, with no worker to take its start task (which waits in Redis): its rows stay queued
+    for the test to claim."""
+    from django.core.management import call_command
+
+    from tests.factories import segment_make, sendable_issue_make, subscriber_make
+    from worker.models import Dispatch
+
+    segment = segment_make(slug="lasare")
+    for n in range(readers):
+        subscriber_make(email=f"lasare{n}@example.se", segments=[segment])
+    call_command("send_issue", sendable_issue_make().slug)
+    return Dispatch.objects.get()

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.dispatching import dispatch_planned_by_command
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from worker.models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from worker.planning import _deliveries_analyze
@@ -41,11 +42,7 @@ def _plan(sql: str, params) -> dict:
 def _dispatch_planned(settings, smtp_server) -> Dispatch:
     """A sending dispatch of READERS queued rows (its start task waits in Redis)."""
     settings.EMAIL_URL = smtp_server.url
-    readers = segment_make(slug="lasare")
-    for n in range(READERS):
-        subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
-    call_command("send_issue", sendable_issue_make().slug)
-    return Dispatch.objects.get()
+    return dispatch_planned_by_command(readers=READERS)
 
 
 @pytest.fixture

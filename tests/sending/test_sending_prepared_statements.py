@@ -6,15 +6,15 @@ import json
 
 import psycopg
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
 from tests.commands import testdb_url
-from tests.factories import segment_make, sendable_issue_make, subscriber_make
+from tests.dispatching import dispatch_planned_by_command
 from worker.connections import reconnecting
 from worker.conversations import dispatch_status_read
 from worker.models import Delivery, DeliveryStatus, Dispatch
+from worker.planning import _deliveries_analyze
 from worker.recording import GROUP_TARGET, SentRecord, records_sent_write
 from worker.sending import deliveries_claim
 
@@ -27,13 +27,9 @@ READERS = 200
 def dispatch(settings, smtp_server) -> Dispatch:
     """A sending dispatch of READERS queued rows (its start task waits in Redis)."""
     settings.EMAIL_URL = smtp_server.url
-    readers = segment_make(slug="lasare")
-    for n in range(READERS):
-        subscriber_make(email=f"lasare{n}@example.se", segments=[readers])
-    call_command("send_issue", sendable_issue_make().slug)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE worker_delivery")  # what the planner knows: all queued
-    return Dispatch.objects.get()
+    planned = dispatch_planned_by_command(readers=READERS)
+    _deliveries_analyze()  # what planning leaves the planner: every row queued
+    return planned
 
 
 def _records(rows) -> list[SentRecord]:
