@@ -373,17 +373,23 @@ def test_it_refuses_a_threshold_that_is_not_a_positive_number_of_seconds():
         assert "sekunder" in result.stderr, result.stderr
 
 
+def _watching_a_waiting_dispatch() -> Watcher:
+    """`dispatch_status --wait` on a dispatch no worker takes, once it has drawn its first line."""
+    dispatch = _dispatch_waiting_in_redis()
+    watcher = Watcher("dispatch_status", str(dispatch.pk), "--wait", env=testdb_env())
+    deadline = time.monotonic() + 30
+    while "0/3 skickade" not in "".join(watcher.stdout) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return watcher
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_it_keeps_watching_when_its_database_connection_is_terminated(redis_purged):
     from django.db import connection
 
-    dispatch = _dispatch_waiting_in_redis()
-    watcher = Watcher("dispatch_status", str(dispatch.pk), "--wait", env=testdb_env())
+    watcher = _watching_a_waiting_dispatch()
     try:
-        deadline = time.monotonic() + 30
-        while "0/3 skickade" not in "".join(watcher.stdout) and time.monotonic() < deadline:
-            time.sleep(0.2)
         with connection.cursor() as cursor:
             # No worker runs in this test: every other session on the test database is the
             # watcher's.
@@ -399,3 +405,49 @@ def test_it_keeps_watching_when_its_database_connection_is_terminated(redis_purg
     assert terminated >= 1
     assert "Databasen svarar inte" in "".join(watcher.stderr)
     assert watcher.process.returncode == 130  # it was still watching when stopped
+
+
+def _watcher_waiting_on_a_lock(admin, deadline: float) -> bool:
+    """Whether a session other than `admin` waits for a lock on the deliveries."""
+    return (
+        bool(
+            admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+        )
+        or time.monotonic() > deadline
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_ends_the_watch_after_its_poll_and_a_second_at_once(redis_purged, presses):
+    """One Ctrl-C lets a poll held up by a lock finish and then ends the watch (130); a
+    second ends it at once, the lock still held. Never a cancelled query half-way."""
+    import psycopg
+
+    from tests.commands import testdb_url
+
+    watcher = _watching_a_waiting_dispatch()
+    try:
+        with psycopg.connect(testdb_url()) as admin:
+            admin.execute("LOCK TABLE worker_delivery IN ACCESS EXCLUSIVE MODE")
+            deadline = time.monotonic() + 10
+            while not _watcher_waiting_on_a_lock(admin, deadline):
+                time.sleep(0.05)
+            assert time.monotonic() <= deadline, "the watcher's poll never waited on the lock"
+            for _ in range(presses):
+                watcher.process.send_signal(signal.SIGINT)
+                time.sleep(0.3)
+            if presses == 1:
+                time.sleep(1)
+                assert watcher.process.poll() is None  # its poll still waits for the lock
+            else:
+                assert watcher.process.wait(timeout=5) == 130
+            admin.rollback()  # the lock goes
+        assert watcher.process.wait(timeout=5) == 130
+    finally:
+        watcher.stop()
+    assert "Slutade följa utskick" in "".join(watcher.stderr)

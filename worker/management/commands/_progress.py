@@ -9,6 +9,8 @@ asked whether any worker is listening, and the answer says what to start.
 from __future__ import annotations
 
 import shutil
+import signal
+import threading
 import time
 
 from django.conf import settings
@@ -134,6 +136,16 @@ class DispatchWatch:
         self.stderr.flush()
 
     def run(self, *, dispatch_id: int) -> DispatchProgress:
+        # Ctrl-C (SIGINT) is noted and acted on between polls, not raised wherever it lands:
+        # raised inside a query, psycopg first cancels that query on the server and waits up
+        # to twice 5 s for it, and after the connection was cut (a database restart) the
+        # watch could take that long to end. A second Ctrl-C ends it at once, wherever it is
+        # (a poll stuck behind a lock). Only in the main thread, where a handler can be set;
+        # elsewhere the default KeyboardInterrupt still ends it below.
+        self._interrupted = self._pausing = False
+        handler_set = threading.current_thread() is threading.main_thread()
+        if handler_set:
+            previous = signal.signal(signal.SIGINT, self._interrupt)
         try:
             return self._run(dispatch_id=dispatch_id)
         except KeyboardInterrupt:
@@ -143,6 +155,24 @@ class DispatchWatch:
                 f"Följ det igen med: python manage.py dispatch_status {dispatch_id} --wait"
             )
             raise SystemExit(130) from None
+        finally:
+            if handler_set:
+                signal.signal(signal.SIGINT, previous)
+
+    def _interrupt(self, *_signal) -> None:
+        if self._pausing or self._interrupted:  # between polls, or pressed again: end now
+            raise KeyboardInterrupt
+        self._interrupted = True
+
+    def _pause(self, seconds: float) -> None:
+        """Wait between polls; raise KeyboardInterrupt once Ctrl-C was pressed."""
+        if self._interrupted:  # pressed while a poll ran
+            raise KeyboardInterrupt
+        self._pausing = True
+        try:
+            time.sleep(seconds)
+        finally:
+            self._pausing = False
 
     def _run(self, *, dispatch_id: int) -> DispatchProgress:
         last_marker = None
@@ -160,7 +190,7 @@ class DispatchWatch:
                     self._say(f"Databasen svarar inte ({first_line}); försöker igen.")
                     unreachable = True
                 connection.close()
-                time.sleep(POLL_SECONDS * 4)
+                self._pause(POLL_SECONDS * 4)
                 continue
             if unreachable:
                 self._say("Databasen svarar igen.")
@@ -198,7 +228,7 @@ class DispatchWatch:
                 else:
                     report = broker_report()
                     self._say(stall_text(report, seconds=now - moved_at, dispatch_id=dispatch_id))
-            time.sleep(POLL_SECONDS)
+            self._pause(POLL_SECONDS)
         self._draw(progress)
         if self.interactive:
             self.stdout.write("")
