@@ -9,10 +9,14 @@ the profile shows the per-message path only.
 """
 
 import argparse
+import atexit
+import collections
 import cProfile
 import pstats
+import re
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +39,11 @@ def main() -> None:
         help="also cProfile the sending thread (deterministic: every call, by own time)",
     )
     parser.add_argument("--relay-ms", type=float, default=0, help="the sink's reply delay (0)")
+    parser.add_argument(
+        "--cprofile-thread",
+        default="",
+        help="cProfile the threads whose name starts with this instead (delivery-recorder, …)",
+    )
     own, rest = parser.parse_known_args()
     options = options_parse(rest)
     sink = SinkProcess(relay_ms=own.relay_ms)
@@ -61,11 +70,13 @@ def main() -> None:
         dispatch_plan(dispatch=dispatch)
         Dispatch.objects.filter(pk=dispatch.pk).update(status=DispatchStatus.SENDING)
         sink.reset()
+        threads_cpu = _threads_cpu_counted(profiled=own.cprofile_thread)
         profiler = Profiler(interval=0.0005)
         print(f"sending {own.n} messages", file=sys.stderr)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         server_cpu = _postgresql_cpu_seconds()
         began, cpu = time.monotonic(), time.process_time()
+        main_thread_cpu = time.thread_time()
         if not own.no_profile:
             profiler.start()
         if own.cprofile:
@@ -87,6 +98,7 @@ def main() -> None:
             deterministic.disable()
             pstats.Stats(deterministic).sort_stats("tottime").print_stats(45)
         seconds, cpu = time.monotonic() - began, time.process_time() - cpu
+        threads_cpu["main thread"] += time.thread_time() - main_thread_cpu
         server_cpu = _postgresql_cpu_seconds() - server_cpu
         after = resource.getrusage(resource.RUSAGE_SELF)
         sent = sink.stats()["messages"]
@@ -105,8 +117,48 @@ def main() -> None:
             f"{server_cpu / sent * 1e6:.0f} µs (all the server's processes, whoever they "
             "work for: run it on a quiet machine)"
         )
+        print(
+            "by thread, µs CPU per message: "
+            + ", ".join(
+                f"{name} {seconds / sent * 1e6:.1f}" for name, seconds in threads_cpu.items()
+            )
+        )
     finally:
         sink.stop()
+
+
+def _threads_cpu_counted(*, profiled: str = "") -> collections.Counter:
+    """CPU seconds of every thread started from now on, by name (numbers dropped: the
+    batches' recorder, status and heartbeat threads), counted when each ends; the threads
+    whose name starts with `profiled` run under cProfile, whose stats are printed at exit."""
+    counted: collections.Counter = collections.Counter()
+    run = threading.Thread.run
+    stats: list[pstats.Stats] = []
+
+    def run_counted(thread):
+        deterministic = None
+        if profiled and thread.name.startswith(profiled):
+            # By the thread's own CPU, not the clock: these threads mostly wait.
+            deterministic = cProfile.Profile(time.thread_time)
+            deterministic.enable()
+        try:
+            run(thread)
+        finally:
+            counted[re.sub(r"[-_]?[0-9]+$", "", thread.name)] += time.thread_time()
+            if deterministic is not None:
+                deterministic.disable()
+                if stats:
+                    stats[0].add(deterministic)
+                else:
+                    stats.append(pstats.Stats(deterministic))
+
+    def stats_print():
+        if stats:
+            stats[0].sort_stats("tottime").print_stats(40)
+
+    atexit.register(stats_print)
+    threading.Thread.run = run_counted
+    return counted
 
 
 def _postgresql_cpu_seconds() -> float:

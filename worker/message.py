@@ -149,17 +149,20 @@ class MessageTemplate:
         (RFC 5321 4.5.2). The literal chunks were stuffed once, when the template was built,
         so per recipient only the filled-in values are looked at, not the whole ~40 KB."""
         values = _slot_values(recipient, date=date or _date_now(), language=self.language)
-        parts: list[bytes] = []
-        for chunk in self.wire_chunks:
-            if not isinstance(chunk, bytes):
-                chunk = values[chunk]
-                if not chunk:
-                    continue  # an empty slot (no provider header) must not hide a line start
-                if b"\n." in chunk:
-                    chunk = chunk.replace(b"\n.", b"\n..")
-            if chunk[:1] == b"." and (not parts or parts[-1][-1:] == b"\n"):
-                chunk = b"." + chunk  # a chunk that starts a line with a dot
-            parts.append(chunk)
+        base, slots, dotted_literals = self._wire_plan
+        parts = base.copy()
+        for index, slot in slots:
+            value = values[slot]
+            if not value:
+                continue  # stays b"": an empty slot (no provider header) hides no line start
+            if b"\n." in value:
+                value = value.replace(b"\n.", b"\n..")
+            if value[:1] == b"." and _line_starts_at(parts, index):
+                value = b"." + value
+            parts[index] = value
+        for index in dotted_literals:
+            if _line_starts_at(parts, index):
+                parts[index] = b"." + parts[index]
         return b"".join(parts)
 
     @functools.cached_property
@@ -168,6 +171,36 @@ class MessageTemplate:
             chunk.replace(b"\n.", b"\n..") if isinstance(chunk, bytes) else chunk
             for chunk in self.chunks
         )
+
+    @functools.cached_property
+    def _wire_plan(self) -> tuple[list[bytes], tuple[tuple[int, str], ...], tuple[int, ...]]:
+        """What render_wire fills in: the stuffed literal chunks with b"" where the slots go,
+        the slots by position, and the literal chunks starting with a dot right after a slot,
+        whose stuffing depends on what that slot holds. A loop over the slots alone, not over
+        every chunk, halved the time render_wire takes itself (bench/ profile)."""
+        base: list[bytes] = []
+        slots: list[tuple[int, str]] = []
+        dotted_literals: list[int] = []
+        for index, chunk in enumerate(self.wire_chunks):
+            if not isinstance(chunk, bytes):
+                base.append(b"")
+                slots.append((index, chunk))
+                continue
+            if chunk[:1] == b".":
+                if index and not isinstance(self.wire_chunks[index - 1], bytes):
+                    dotted_literals.append(index)
+                elif _line_starts_at(base, index):
+                    chunk = b"." + chunk
+            base.append(chunk)
+        return base, tuple(slots), tuple(dotted_literals)
+
+
+def _line_starts_at(parts: list[bytes], index: int) -> bool:
+    """Whether the data written before parts[index] ends a line (or nothing was written)."""
+    for part in reversed(parts[:index]):
+        if part:
+            return part[-1:] == b"\n"
+    return True
 
 
 _date_cache: tuple[int, str] = (0, "")

@@ -37,7 +37,13 @@ from django.utils import timezone
 
 from subscribers.services_bounce import subscriber_mark_bounced
 
-from .connections import CONNECTION_ERRORS, connection_lost, deadlocked, prepared_cursor
+from .connections import (
+    CONNECTION_ERRORS,
+    bigint_array,
+    connection_lost,
+    deadlocked,
+    prepared_cursor,
+)
 from .models import Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -105,28 +111,8 @@ def records_sent_write(records: list[SentRecord]) -> int:
     # in one order cannot deadlock (connections.deadlocked).
     records = sorted(records, key=_record_id)
     if connection.vendor == "postgresql":
-        # The records as one JSON parameter: the statement is the same text for any number
-        # of records (nothing is parsed anew per group), and json.dumps (C) is far cheaper
-        # than psycopg adapting a value at a time, on a thread that shares the GIL with the
-        # connections.
-        # A group's records share a claim or two: each token is turned into text once.
-        claims = {claim: str(claim) for claim in {record.delivery.claim for record in records}}
-        rows = json.dumps(
-            [
-                {
-                    "i": record.delivery.id,
-                    "c": claims[record.delivery.claim],
-                    "e": record.delivery.email,
-                    "r": record.reply,
-                    "m": record.message_id,
-                    "t": record.sent_at.isoformat(),
-                }
-                for record in records
-            ],
-            ensure_ascii=False,
-        )
         with prepared_cursor() as cursor:
-            cursor.execute(_RECORDS_SENT_SQL, [rows, [record.delivery.id for record in records]])
+            cursor.execute(_RECORDS_SENT_SQL, records_sent_params(records))
             return cursor.rowcount
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -146,6 +132,38 @@ def records_sent_write(records: list[SentRecord]) -> int:
             ],
         )
         return cursor.rowcount
+
+
+def records_sent_params(records: list[SentRecord]) -> list[str]:
+    """_RECORDS_SENT_SQL's parameters for these records (in id order).
+
+    The records as one JSON parameter: the statement is the same text for any number of
+    records (nothing is parsed anew per group), and json.dumps (C) is far cheaper than
+    psycopg adapting a value at a time, on a thread that shares the GIL with the
+    connections. (Arrays instead of objects cost PostgreSQL twice as much per record, a
+    json array taking a value out parsing it again; read as jsonb they were as cheap, but the
+    generic plan then read the whole table.) A group's records share a claim or two, one
+    token object per claim (a UUID hashes in Python): each is turned into text once, found
+    by identity.
+    """
+    claims: dict[int, str] = {}
+    rows = []
+    for record in records:
+        delivery = record.delivery
+        claim = claims.get(id(delivery.claim))
+        if claim is None:
+            claim = claims[id(delivery.claim)] = str(delivery.claim)
+        rows.append(
+            {
+                "i": delivery.id,
+                "c": claim,
+                "e": delivery.email,
+                "r": record.reply,
+                "m": record.message_id,
+                "t": record.sent_at.isoformat(),
+            }
+        )
+    return [json.dumps(rows, ensure_ascii=False), bigint_array([row["i"] for row in rows])]
 
 
 def _record_id(record: SentRecord) -> int:
@@ -288,6 +306,9 @@ class InlineRecorder:
         self.submit(record)
         return True
 
+    def when_free(self, callback: Callable[[], None]) -> None:
+        callback()  # never full
+
     def drain(self) -> None:
         pass
 
@@ -310,6 +331,8 @@ class ThreadRecorder:
         # claims for at most sending.REFILL_SECONDS).
         self._written: list[SentRecord] = []
         self._ready = threading.Event()
+        # Called once, from the writer's thread, when it next frees slots (when_free).
+        self._when_free: Callable[[], None] | None = None
         self._thread = threading.Thread(target=self._run, name="delivery-recorder", daemon=True)
         self._thread.start()
         # The writer's connection is open before the first message goes out: a recorder
@@ -341,10 +364,12 @@ class ThreadRecorder:
                         records.append(self._queue.get_nowait())
                     except queue.Empty:
                         break
+                # close() puts None after the last record, from the thread that submits.
+                closing = records[-1] is None
                 try:
                     if self._error is None:
                         self._write_surviving(records)
-                    if None in records and self._error is None and self._written:
+                    if closing and self._error is None and self._written:
                         self._surviving(lambda: records_make_durable(self._written[-1]))
                 except BaseException as error:  # handed to the sending thread
                     self._error = error
@@ -352,7 +377,8 @@ class ThreadRecorder:
                     for record in records:
                         if record is not None:
                             self._slots.append(None)
-                if None in records:
+                    self._freed()
+                if closing:
                     return
         finally:
             thread_connection.close()
@@ -456,6 +482,26 @@ class ThreadRecorder:
             return False
         self._queue.put(record)
         return True
+
+    def when_free(self, callback: Callable[[], None]) -> None:
+        """Have `callback` called (once, on the writer's thread) when the writer next frees
+        slots, or at once if it has died. For a sender on an event loop that found no slot:
+        it waits for this instead of polling (conversations.py). Set before the sender looks
+        for a slot once more, so a slot freed in between is either found or announced."""
+        self._when_free = callback
+        if not self._thread.is_alive():
+            self._freed()
+
+    def _freed(self) -> None:
+        callback, self._when_free = self._when_free, None
+        if callback is None:
+            return
+        try:
+            callback()
+        except RuntimeError:
+            # The sender's event loop has closed (its batch ended another way): nobody is
+            # waiting, and the writer must go on writing what it still holds.
+            logger.debug("delivery records: the waiting sender's loop has closed")
 
     def drain(self) -> None:
         """Return once every submitted record is written; raise if one failed."""

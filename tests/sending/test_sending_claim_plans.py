@@ -4,19 +4,21 @@ table; and a claim and a record are heap-only updates (PostgreSQL's real planner
 statistics, after the ANALYZE that planning leaves behind, when every row was queued)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from subscribers.models import Channel, SubscriberStatus, Suppression, SuppressionReason
 from tests.dispatching import dispatch_planned_by_command
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from worker.models import Delivery, DeliveryStatus, Dispatch, DispatchStatus
 from worker.planning import _deliveries_analyze
-from worker.recording import _RECORDS_SENT_SQL
-from worker.sending import deliveries_claim
+from worker.recording import _RECORDS_SENT_SQL, SentRecord, records_sent_params
+from worker.sending import _CLAIM_SQL, _claim_queryset, deliveries_claim
 from worker.services import deliveries_sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,20 +57,18 @@ def claimed(settings, smtp_server):
 
 
 def _records_params(group) -> list:
-    records = json.dumps(
+    """The records' parameters for these claimed rows, as the recorder passes them."""
+    return records_sent_params(
         [
-            {
-                "i": row.id,
-                "c": str(row.claim),
-                "e": row.email,
-                "r": "250 2.0.0 Ok",
-                "m": f"<{row.id}@example.se>",
-                "t": timezone.now().isoformat(),
-            }
+            SentRecord(
+                delivery=row,
+                reply="250 2.0.0 Ok",
+                message_id=f"<{row.id}@example.se>",
+                sent_at=timezone.now(),
+            )
             for row in group
         ]
     )
-    return [records, [row.id for row in group]]
 
 
 def _scanned_whole(plan: dict) -> set[str]:
@@ -156,22 +156,88 @@ def _statements(run, *, starting: str) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if q["sql"].startswith(starting)]
 
 
+def _claim_prepared() -> tuple[str, int, int]:
+    """The claim's prepared statement on this connection: name, generic and custom plans."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement = %s",
+            [_CLAIM_SQL.replace("%s", "$%d") % (1, 2, 3, 4)],
+        )
+        (prepared,) = cursor.fetchall()
+    return prepared
+
+
 def test_a_refill_claim_starts_where_the_last_one_ended_through_the_dispatch_s_index(
     claimed_among_thousands,
 ):
+    """On the plan the worker runs: the claim is prepared, and once PostgreSQL has planned
+    it for its parameters five times it may keep one generic plan for every claim."""
     dispatch_id = Dispatch.objects.get().pk
     after = claimed_among_thousands[-1].id
+    for _ in range(6):  # the filler rows behind have no subscriber: skipped, five a time
+        assert deliveries_claim(dispatch_id=dispatch_id, limit=5, after=after) == []
+    name, generic, custom = _claim_prepared()
+    assert (custom, generic) in {(6, 1), (7, 0)}, (custom, generic)
 
-    (select,) = _statements(
-        lambda: deliveries_claim(dispatch_id=dispatch_id, limit=500, after=after),
-        starting="SELECT",
-    )
-    plan = _plan(select, None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN (FORMAT JSON) EXECUTE {name}(%s, %s, %s, 500)",
+            [dispatch_id, after, timezone.now()],
+        )
+        plan = cursor.fetchone()[0]
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
 
     assert "worker_delivery" not in _scanned_whole(plan), plan
-    # The walk begins at `after` in the index (by dispatch and id, or by id), not before it.
+    # The walk begins at `after` in the index (by dispatch and id, or by id), not before it:
+    # the value itself on a custom plan, the parameter on the generic one.
     conditions = [node.get("Index Cond", "") for node in _nodes(plan) if node.get("Index Name")]
-    assert any(f"id > {after}" in condition for condition in conditions), plan
+    assert any(
+        f"id > {after}" in condition or f"id > '{after}'" in condition or "id > $2" in condition
+        for condition in conditions
+    ), plan
+
+
+def test_the_claim_s_fixed_sql_reads_exactly_what_the_orm_s_query_reads(settings, smtp_server):
+    """_CLAIM_SQL (PostgreSQL) and _claim_queryset (the embedded SQLite default) are one
+    query written twice: held to the same rows, values and order, every kind of row there."""
+    dispatch = _dispatch_planned(settings, smtp_server)
+    rows = list(Delivery.objects.filter(dispatch=dispatch).order_by("id"))
+    subscribers = [row.subscriber for row in rows]
+    subscribers[3].status = SubscriberStatus.UNSUBSCRIBED
+    subscribers[4].status = SubscriberStatus.ERASED
+    subscribers[5].channel = Channel.PRINT
+    for subscriber in subscribers[3:6]:
+        subscriber.save()
+    Suppression.objects.create(email=subscribers[6].email, reason=SuppressionReason.MANUAL)
+    subscribers[7].delete()  # the delivery stays, its subscriber NULL
+    Delivery.objects.filter(pk=rows[8].pk).update(
+        next_attempt_at=timezone.now() + timedelta(hours=1)
+    )
+    Delivery.objects.filter(pk=rows[9].pk).update(status=DeliveryStatus.SENT)
+    Delivery.objects.filter(pk=rows[10].pk).update(next_attempt_at=timezone.now())
+    now = timezone.now()
+
+    def both(after: int, limit: int):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_CLAIM_SQL, [dispatch.pk, after, now, limit])
+            fixed = cursor.fetchall()
+            orm = list(_claim_queryset(dispatch_id=dispatch.pk, after=after, now=now)[:limit])
+        return fixed, orm
+
+    fixed, orm = both(0, 40)
+    assert [tuple(row) for row in fixed] == [tuple(row) for row in orm]
+    ids = [row[0] for row in fixed]
+    assert len(ids) == 40 and rows[8].pk not in ids and rows[9].pk not in ids
+    assert rows[10].pk in ids  # due now
+    by_id = {row[0]: row for row in fixed}
+    assert by_id[rows[3].pk][6] == SubscriberStatus.UNSUBSCRIBED
+    assert by_id[rows[5].pk][7] == Channel.PRINT
+    assert by_id[rows[6].pk][9] is True  # suppressed
+    assert by_id[rows[7].pk][2:9] == (None,) * 7  # no subscriber
+    fixed, orm = both(rows[20].pk, 7)  # a refill's: from `after`, LIMIT applied
+    assert [tuple(row) for row in fixed] == [tuple(row) for row in orm]
+    assert [row[0] for row in fixed] == [row.pk for row in rows[21:28]]
 
 
 def test_the_sweeper_does_not_read_the_rows_of_finished_dispatches(claimed_among_thousands):

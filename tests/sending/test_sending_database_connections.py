@@ -19,7 +19,7 @@ from tests.factories import segment_make, sendable_issue_make, subscriber_make
 from tests.workers import wait_until
 from worker.connections import reconnecting
 from worker.models import Delivery, DeliveryStatus, Dispatch
-from worker.recording import SentRecord, ThreadRecorder
+from worker.recording import QUEUE_LENGTH, SentRecord, ThreadRecorder
 from worker.sending import deliveries_claim
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -292,3 +292,40 @@ def test_a_recorder_that_cannot_reach_the_database_fails_the_batch_before_any_me
     recorder = ThreadRecorder()  # and one that can, as before
     recorder.drain()
     recorder.close()
+
+
+def test_a_sender_that_found_the_recorder_full_is_told_once_the_writer_frees_slots(
+    redis_purged,
+):
+    """The loop's connections wait for this instead of polling (conversations._record): the
+    writer, held up by a real row lock, frees its slots only once it has written, and then
+    calls back once."""
+    people = QUEUE_LENGTH + 1
+    claimed = _claimed(redis_purged, people=people)
+    told = threading.Event()
+    with psycopg.connect(testdb_url()) as blocker:
+        # Another transaction holds the first row: the writer's UPDATE waits for it.
+        blocker.execute("SELECT id FROM worker_delivery WHERE id = %s FOR UPDATE", [claimed[0].id])
+        recorder = ThreadRecorder()
+        try:
+            assert all(recorder.submit_nowait(_sent(row)) for row in claimed[:QUEUE_LENGTH])
+            assert not recorder.submit_nowait(_sent(claimed[-1]))  # every slot taken
+            recorder.when_free(told.set)
+            assert not told.wait(0.5)  # the writer is still held up by the lock
+            blocker.rollback()  # the lock goes: the writer writes, frees, tells
+            assert told.wait(10)
+            assert recorder.submit_nowait(_sent(claimed[-1]))
+            recorder.drain()
+        finally:
+            recorder.close()
+    assert Delivery.objects.filter(status=DeliveryStatus.SENT).count() == people
+
+
+def test_a_sender_asking_a_recorder_that_has_stopped_is_told_at_once(redis_purged):
+    recorder = ThreadRecorder()
+    recorder.close()
+    told = threading.Event()
+
+    recorder.when_free(told.set)
+
+    assert told.is_set()

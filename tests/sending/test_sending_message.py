@@ -6,7 +6,14 @@ import pytest
 
 from newsletter.rendering import issue_render
 from tests.factories import sendable_issue_make
-from worker.message import Recipient, message_template_build
+from worker.message import (
+    HTML_NAME,
+    PROVIDER_METADATA,
+    TEXT_NAME,
+    MessageTemplate,
+    Recipient,
+    message_template_build,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +54,35 @@ def test_it_fills_the_name_and_personal_links_into_both_parts():
     assert "https://lansnytt.example.org/prenumeration/abc/" in html
     assert message["List-Unsubscribe"] == "<https://lansnytt.example.org/avregistrera/def/>"
     assert "__LANSNYTT_" not in text + html
+
+
+def _unstuffed(wire: bytes) -> bytes:
+    """What an SMTP server makes of DATA (RFC 5321 4.5.2): one leading dot off each line."""
+    return b"\r\n".join(line[1:] if line.startswith(b".") else line for line in wire.split(b"\r\n"))
+
+
+@pytest.mark.parametrize("name", [".Punkt", "Ann.\r\n.Bo", "..", "Karin", ""])
+def test_the_wire_form_is_the_message_dot_stuffed_whatever_the_slots_hold(name):
+    """Literal chunks that start a line with a dot, right after a slot or after an empty one
+    (no provider header), and values that start or hold such lines: each stuffed once."""
+    template = MessageTemplate(
+        chunks=(
+            b".first line\r\n",
+            TEXT_NAME,
+            b".after the name\r\n",
+            PROVIDER_METADATA,
+            b".after an empty slot\r\n..two\r\n",
+            HTML_NAME,
+            b"\r\n",
+            TEXT_NAME,
+            b"tail\r\n.\r\n",
+        ),
+        envelope_from="lansnytt@example.se",
+    )
+    recipient = _recipient(name)
+
+    wire = template.render_wire(recipient, date="Fri, 04 Dec 2026 02:00:00 +0100")
+
+    assert _unstuffed(wire) == template.render(recipient, date="Fri, 04 Dec 2026 02:00:00 +0100")
+    assert b"\r\n.\r\n" not in wire  # no line of a lone dot: it would end DATA early
+    assert wire.startswith(b"..first line")

@@ -15,12 +15,13 @@ from worker.connections import reconnecting
 from worker.conversations import dispatch_status_read
 from worker.models import Delivery, DeliveryStatus, Dispatch
 from worker.planning import _deliveries_analyze
-from worker.recording import GROUP_TARGET, SentRecord, records_sent_write
+from worker.recording import GROUP_TARGET, SentRecord, records_sent_params, records_sent_write
 from worker.sending import deliveries_claim
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 READERS = 200
+FILLER = 5000
 
 
 @pytest.fixture
@@ -28,6 +29,18 @@ def dispatch(settings, smtp_server) -> Dispatch:
     """A sending dispatch of READERS queued rows (its start task waits in Redis)."""
     settings.EMAIL_URL = smtp_server.url
     planned = dispatch_planned_by_command(readers=READERS)
+    with connection.cursor() as cursor:
+        # A dispatch of thousands, as the plans are for (on a table of a few hundred rows
+        # a generic plan may rightly read them all): queued rows behind the readers', for
+        # people no claim here reaches (it takes the lowest ids first).
+        cursor.execute(
+            "INSERT INTO worker_delivery (dispatch_id, issue_id, round, subscriber_id, email, "
+            "status, attempts, last_error, smtp_reply, message_id) "
+            "SELECT dispatch_id, issue_id, round, 10000000 + g, 'fyll' || g || '@example.se', "
+            "'queued', 0, '', '', '' FROM worker_delivery, generate_series(1, %s) g "
+            "WHERE id = (SELECT min(id) FROM worker_delivery)",
+            [FILLER],
+        )
     _deliveries_analyze()  # what planning leaves the planner: every row queued
     return planned
 
@@ -79,9 +92,8 @@ def test_the_records_are_planned_a_few_times_then_run_on_one_plan_by_primary_key
     assert (custom, generic) == (5, groups - 5)
     group = rows[groups * GROUP_TARGET : (groups + 1) * GROUP_TARGET]
     with connection.cursor() as cursor:
-        records = json.dumps([{"i": row.id, "c": str(row.claim), "e": row.email} for row in group])
         cursor.execute(
-            f"EXPLAIN (FORMAT JSON) EXECUTE {name}(%s, %s)", [records, [row.id for row in group]]
+            f"EXPLAIN (FORMAT JSON) EXECUTE {name}(%s, %s)", records_sent_params(_records(group))
         )
         plan = cursor.fetchone()[0]
     plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
