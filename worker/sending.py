@@ -193,7 +193,10 @@ _CLAIM_COLUMNS = (
 
 # _claim_queryset on PostgreSQL, its parameters typed so that one prepared statement serves
 # every claim. A row whose subscriber is gone comes with NULLs (the LEFT JOIN), which
-# mail_refusal reads as erased.
+# mail_refusal reads as erased. PostgreSQL plans it for its parameters every time: its generic
+# plan, with the LIMIT unknown, looks dearer. The LIMIT written into the statement made the
+# generic plan look cheap, and it walked the primary key from `after`, through every older
+# dispatch's rows for a batch starting at 0 (tests/sending/test_sending_claim_plans.py).
 _CLAIM_SQL = (
     "SELECT d.id, d.attempts, d.subscriber_id, s.email, s.name, s.language, s.status, "
     "s.channel, s.email_hash, "
