@@ -91,13 +91,14 @@ def _payload(subscriber_id: int, address_hash: str, dispatch_id: int | None) -> 
     return payload
 
 
-def _token_sign(purpose: str, payload: str) -> str:
+def _token_sign(purpose: str, payload: str, *, key: str | None = None) -> str:
+    """`key`: settings.SECRET_KEY, when the caller has read it already."""
     if purpose in _MAX_AGE:
         return _signer(purpose).sign(payload)
     # What Signer.sign gives, with the salted key derived once instead of per token: two
     # tokens go into every message, and deriving the key was most of their cost.
     # Signer.unsign reads these tokens as its own (tests/subscribers check it).
-    mac = _mac_prototype(purpose, settings.SECRET_KEY).copy()
+    mac = _mac_prototype(purpose, key or settings.SECRET_KEY).copy()
     mac.update(payload.encode())
     return f"{payload}:{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
 
@@ -221,15 +222,15 @@ def subscriber_links(
     batch's claim does): the links are checked against that very value (_address_tags), so
     the address need not be hashed again for every message."""
     address_hash = address_hash or email_hash(email)
+    site_url, key = settings.SITE_URL, settings.SECRET_KEY  # read once: every message has two
     links = []
     for url_name, purpose, dispatch in (
         ("subscribers:preferences", PREFERENCES, None),
         ("subscribers:unsubscribe", UNSUBSCRIBE, dispatch_id),
     ):
-        before, after = _url_around_token(url_name, settings.SITE_URL)
-        links.append(
-            before + _token_sign(purpose, _payload(subscriber_id, address_hash, dispatch)) + after
-        )
+        before, after = _url_around_token(url_name, site_url)
+        payload = _payload(subscriber_id, address_hash, dispatch)
+        links.append(before + _token_sign(purpose, payload, key=key) + after)
     return links[0], links[1]
 
 

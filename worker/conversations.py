@@ -36,10 +36,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.utils import timezone
 
 from .connections import prepared_cursor, reconnecting
 from .message import AddressNotSendable, MessageTemplate
@@ -373,7 +373,7 @@ class Conversations:
                 delivery=item.delivery,
                 reply=_reply_text(f"{code} {text}"),
                 message_id=item.message_id,
-                sent_at=timezone.now(),
+                sent_at=datetime.now(UTC),  # timezone.now(), without reading USE_TZ
             )
         )
         self.result.sent += 1

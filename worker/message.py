@@ -17,16 +17,21 @@ import functools
 import time
 import uuid
 from dataclasses import dataclass
+from email.charset import Charset
 from email.header import Header
 from email.utils import formataddr, formatdate, parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 from newsletter import personalisation
 from newsletter.rendering import RenderedIssue
 
 _SOFT_BREAK = b"=\r\n"
+# For the To header of a name that is not ASCII (most Swedish ones): made once, where a
+# charset name makes formataddr build a Charset for every message.
+_UTF8 = Charset("utf-8")
 
 # Slots filled per recipient.
 TO = "to"
@@ -94,7 +99,7 @@ def smtp_address(email: str) -> str:
 
 def address_format(*, name: str, email: str) -> str:
     """ "Name <email>" with the name encoded as needed; refuses an address that is not one."""
-    return formataddr((header_text_clean(name), smtp_address(email)), charset="utf-8")
+    return formataddr((header_text_clean(name), smtp_address(email)), charset=_UTF8)
 
 
 def qp_encode(value: str) -> bytes:
@@ -106,8 +111,40 @@ def qp_encode(value: str) -> bytes:
     return encoded + _SOFT_BREAK
 
 
+@dataclass(frozen=True)
+class SendingSettings:
+    """The settings that every message reads, taken once: a setting read through Django's
+    LazySettings is a Python-level attribute lookup, and a message made a dozen of them (3 %
+    of the sending thread by py-spy). Taken again whenever a setting changes (Django's
+    setting_changed: override_settings, the test suite's settings fixture)."""
+
+    site_domain: str
+    bounce_address: str
+    email_provider: str
+    dkim_private_key_path: str
+    list_unsubscribe_mailto: str
+
+
+@functools.cache
+def sending_settings() -> SendingSettings:
+    return SendingSettings(
+        site_domain=_site_domain(settings.SITE_URL),
+        bounce_address=settings.BOUNCE_ADDRESS,
+        email_provider=getattr(settings, "EMAIL_PROVIDER", ""),
+        dkim_private_key_path=getattr(settings, "DKIM_PRIVATE_KEY_PATH", ""),
+        list_unsubscribe_mailto=getattr(settings, "LIST_UNSUBSCRIBE_MAILTO", ""),
+    )
+
+
+def _sending_settings_forget(**kwargs) -> None:
+    sending_settings.cache_clear()
+
+
+setting_changed.connect(_sending_settings_forget, dispatch_uid="worker.message.sending_settings")
+
+
 def site_domain() -> str:
-    return _site_domain(settings.SITE_URL)
+    return sending_settings().site_domain
 
 
 @functools.lru_cache(maxsize=4)
@@ -223,7 +260,7 @@ def _slot_values(recipient: Recipient, *, date: str, language: str) -> dict[str,
         language=language,
     )
     unsubscribe = f"<{recipient.unsubscribe_url}>"
-    mailto = getattr(settings, "LIST_UNSUBSCRIBE_MAILTO", "")
+    mailto = sending_settings().list_unsubscribe_mailto
     if mailto:
         unsubscribe += f", <mailto:{mailto}?subject=unsubscribe>"
     values = {
@@ -256,7 +293,7 @@ _PROVIDER_HEADERS = {
 
 def provider_metadata_header(token: str) -> bytes:
     """The metadata header line for EMAIL_PROVIDER, or nothing (the token is [0-9a-f-])."""
-    template = _PROVIDER_HEADERS.get(getattr(settings, "EMAIL_PROVIDER", ""))
+    template = _PROVIDER_HEADERS.get(sending_settings().email_provider)
     if not template or not token:
         return b""
     return template.format(token=token).encode("ascii")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from newsletter.rendering import issue_render, issue_render_frozen
 from subscribers.tokens import subscriber_links
 
@@ -19,6 +17,7 @@ from .message import (
     dkim_sign,
     message_id_make,
     message_template_build,
+    sending_settings,
     smtp_address,
 )
 from .transport import OutboxTransport, SmtpTransport
@@ -63,7 +62,8 @@ def recipient_make(
     link names `dispatch_id`, so the report counts it against that issue. `address_hash`: the
     subscriber's stored email_hash when the caller has it (see subscriber_links)."""
     # One HMAC per message, and none when neither VERP nor a provider header wants it.
-    wanted = delivery_id and (settings.BOUNCE_ADDRESS or settings.EMAIL_PROVIDER)
+    current = sending_settings()
+    wanted = delivery_id and (current.bounce_address or current.email_provider)
     token = delivery_token_make(delivery_id=delivery_id) if wanted else ""
     preferences, unsubscribe = subscriber_links(
         subscriber_id=subscriber_id,
@@ -102,7 +102,7 @@ def message_build(*, template: MessageTemplate, recipient: Recipient) -> Outgoin
 def message_build_wire(*, template: MessageTemplate, recipient: Recipient) -> OutgoingMessage:
     """Like message_build, but already dot-stuffed for SMTP when that can be done cheaply (no
     DKIM: a signature covers the message as it is, so it is stuffed after signing)."""
-    if getattr(settings, "DKIM_PRIVATE_KEY_PATH", ""):
+    if sending_settings().dkim_private_key_path:
         return message_build(template=template, recipient=recipient)
     return OutgoingMessage(
         envelope_from=recipient.envelope_from or template.envelope_from,

@@ -86,3 +86,17 @@ def test_the_wire_form_is_the_message_dot_stuffed_whatever_the_slots_hold(name):
     assert _unstuffed(wire) == template.render(recipient, date="Fri, 04 Dec 2026 02:00:00 +0100")
     assert b"\r\n.\r\n" not in wire  # no line of a lone dot: it would end DATA early
     assert wire.startswith(b"..first line")
+
+
+@pytest.mark.parametrize(
+    "name", ["Åsa Öberg", 'Karin "Kajsa" Lind', "Lind, Karin", "Ann\r\nBcc: x@evil.example"]
+)
+def test_the_to_header_carries_the_name_as_written_and_nothing_more(name):
+    template = message_template_build(issue_render(issue=sendable_issue_make()))
+
+    _text, _html, message = _parts(template.render(_recipient(name)))
+
+    (to,) = message.get_all("To")
+    assert to.addresses[0].addr_spec == "karin.lind@example.se"
+    assert to.addresses[0].display_name == " ".join(name.split())  # CR LF: a space
+    assert message.get_all("Bcc") is None
