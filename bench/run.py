@@ -293,6 +293,21 @@ def lansnytt_measure(options, sink: SinkProcess, results: dict, relay_sink=None)
             results["sizes"][str(size)] = failed(f"size {size}")
 
 
+def pipelined_floor_measure(sink: SinkProcess, recipients: list, *, processes: int = 1) -> dict:
+    """The pipelined floor, `processes` × 1 connection, to `recipients` (a row)."""
+    return sink_measure(
+        sink,
+        len(recipients),
+        lambda: floor_run(
+            host="127.0.0.1",
+            port=sink.port,
+            recipients=recipients,
+            processes=processes,
+            pipelined_connections=1,
+        ),
+    )
+
+
 def cpu_pairs_measure(options, sink: SinkProcess, results: dict) -> None:
     """The pipelined floor (1 process × 1 connection) and lansnytt (1 worker) at N, one right
     after the other, --cpu-pairs times: each pair's CPU ratio, for the median's verdict."""
@@ -303,17 +318,7 @@ def cpu_pairs_measure(options, sink: SinkProcess, results: dict) -> None:
     for number in range(1, options.cpu_pairs + 1):
         say(f"CPU pair {number} of {options.cpu_pairs}: pipelined floor, then lansnytt")
         try:
-            floor = sink_measure(
-                sink,
-                options.n,
-                lambda: floor_run(
-                    host="127.0.0.1",
-                    port=sink.port,
-                    recipients=recipients,
-                    processes=1,
-                    pipelined_connections=1,
-                ),
-            )
+            floor = pipelined_floor_measure(sink, recipients)
             lansnytt = sink_measure(
                 sink, options.n, lambda: runner.run_pipeline(workers=1, n=options.n, sink=sink)
             )

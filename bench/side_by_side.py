@@ -24,7 +24,12 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))
 
 from bench.databases import database_ensure  # noqa: E402
-from bench.run import django_setup, options_parse, sink_measure  # noqa: E402
+from bench.run import (  # noqa: E402
+    django_setup,
+    options_parse,
+    pipelined_floor_measure,
+    sink_measure,
+)
 from bench.sink import SinkProcess  # noqa: E402
 
 SAMPLE_SECONDS = 0.02
@@ -95,7 +100,6 @@ def main() -> None:
         import bench.rss as rss
         from bench import lansnytt_runner as runner
         from bench.content import recipient_values
-        from bench.floor import floor_run
         from worker.models import Dispatch
 
         meters = []
@@ -110,17 +114,7 @@ def main() -> None:
         runner.prepare_data(options.n)
         recipients = recipient_values(options.n)
         for number in range(1, own.rounds + 1):
-            floor = sink_measure(
-                sink,
-                options.n,
-                lambda: floor_run(
-                    host="127.0.0.1",
-                    port=sink.port,
-                    recipients=recipients,
-                    processes=own.workers,
-                    pipelined_connections=1,
-                ),
-            )
+            floor = pipelined_floor_measure(sink, recipients, processes=own.workers)
             row = sink_measure(
                 sink,
                 options.n,
