@@ -103,11 +103,17 @@ def _token_sign(purpose: str, payload: str, *, key: str | None = None) -> str:
     return f"{payload}:{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
 
 
-@functools.lru_cache(maxsize=16)
 def _mac_prototype(purpose: str, key: str):
     # django.utils.crypto.salted_hmac(salt + "signer", value, key), as Signer.signature does.
-    derived = hashlib.sha256((_salt(purpose) + "signer" + key).encode()).digest()
-    return hmac.new(derived, digestmod=hashlib.sha256)
+    return salted_hmac_prepared(_salt(purpose) + "signer", key)
+
+
+@functools.lru_cache(maxsize=16)
+def salted_hmac_prepared(key_salt: str, secret: str):
+    """Django's salted_hmac(key_salt, …, secret, algorithm="sha256") with no message yet, its
+    key derived once: `.copy()` it and add the message. For what is signed once per message
+    (the links here, the VERP return path), where deriving the key was most of the cost."""
+    return hmac.new(hashlib.sha256((key_salt + secret).encode()).digest(), digestmod=hashlib.sha256)
 
 
 def token_read(*, purpose: str, token: str) -> TokenClaims:

@@ -350,7 +350,7 @@ class Conversations:
             # still read their replies meanwhile), until it has written a group and freed
             # its slots. Told by the writer, once per group for all the connections that
             # wait: polling each connection on a timer of its own cost the loop a tenth of
-            # its CPU (bench/ py-spy, 20,000 messages over 16 connections).
+            # its CPU (bench/ py-spy, 20,000 messages over 32 connections).
             freed = self._recorder_freed
             if freed is None or freed.is_set():
                 freed = self._recorder_freed = asyncio.Event()

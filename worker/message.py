@@ -234,9 +234,9 @@ class MessageTemplate:
 
 def _line_starts_at(parts: list[bytes], index: int) -> bool:
     """Whether the data written before parts[index] ends a line (or nothing was written)."""
-    for part in reversed(parts[:index]):
-        if part:
-            return part[-1:] == b"\n"
+    for position in range(index - 1, -1, -1):
+        if parts[position]:
+            return parts[position][-1:] == b"\n"
     return True
 
 

@@ -140,9 +140,9 @@ def records_sent_params(records: list[SentRecord]) -> list[str]:
     The records as one JSON parameter: the statement is the same text for any number of
     records (nothing is parsed anew per group), and json.dumps (C) is far cheaper than
     psycopg adapting a value at a time, on a thread that shares the GIL with the
-    connections. (Arrays instead of objects cost PostgreSQL twice as much per record, a
-    json array taking a value out parsing it again; read as jsonb they were as cheap, but the
-    generic plan then read the whole table.) A group's records share a claim or two, one
+    connections. (Arrays instead of objects cost PostgreSQL nearly twice as much per record
+    as json, each value taken out parsing the array again, and no less as jsonb.) A group's
+    records share a claim or two, one
     token object per claim (a UUID hashes in Python): each is turned into text once, found
     by identity.
     """
