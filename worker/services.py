@@ -24,7 +24,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from newsletter.approval import issue_sendable_version
 from newsletter.models import Issue, IssueStatus
-from newsletter.rendering import RenderingError, issue_render_keep
+from newsletter.rendering import RenderingError, issue_render, issue_render_keep
 from newsletter.services import issue_publish
 from subscribers.models import Segment
 from subscribers.selectors import segments_resolve
@@ -75,6 +75,9 @@ def dispatch_create(
     if scheduled_at is not None:
         schedule_check(scheduled_at)
     segments = dispatch_segments_choose(segment_slugs or [])
+    started = scheduled_at is None or scheduled_at <= timezone.now()
+    if started:
+        _renderings_prepare(issue)
     dispatch = Dispatch.objects.create(
         issue=issue,
         all_segments=not segments,
@@ -82,7 +85,6 @@ def dispatch_create(
         scheduled_at=scheduled_at,
     )
     dispatch.segments.set(segments)
-    started = scheduled_at is None or scheduled_at <= timezone.now()
     if started:
         _dispatch_start(dispatch=dispatch, actor=actor)
     # One entry for the one thing the editor did; whether it started at once is in it.
@@ -170,9 +172,34 @@ def issue_deliveries_kept_check(issue: Issue) -> None:
 @transaction.atomic
 def dispatch_start(*, dispatch: Dispatch, actor=None) -> Dispatch:
     """Plan the recipients (first start only) and hand the dispatch to the workers."""
+    if dispatch.status == DispatchStatus.PLANNED:
+        _renderings_prepare(dispatch.issue)
     _dispatch_start(dispatch=dispatch, actor=actor)
     audit_record(action=AuditAction.DISPATCH_START, actor=actor, target=dispatch)
     return dispatch
+
+
+def _frozen_languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def _renderings_prepare(issue: Issue) -> None:
+    """Render the issue in every language before the start takes its locks.
+
+    The start freezes what it renders (issue_render_keep), under the lock on the issue row
+    that an editor's save and an approval wait for. Rendered here first, the locked part
+    finds each rendering stored and only marks it kept: the lock is held for the planning
+    alone, not for MJML and premailer as well (a tenth of a second and more in a process that
+    has not rendered yet). Only timing changes: the issue may still change before the lock
+    (the locked part then renders the new content, finds it is not the approved version and
+    refuses), and a rendering that fails here fails there again and is reported there, after
+    the checks that come first.
+    """
+    for language in _frozen_languages():
+        try:
+            issue_render(issue=issue, language=language)
+        except RenderingError:
+            return
 
 
 def _dispatch_start(*, dispatch: Dispatch, actor) -> Dispatch:
@@ -191,9 +218,8 @@ def _dispatch_start(*, dispatch: Dispatch, actor) -> Dispatch:
     # Frozen send: every batch sends this version (worker.outgoing.message_template_for),
     # rendered now in every language (a batch reads each reader's language when it claims
     # the row, and a reader may change it meanwhile) and kept for good.
-    languages = [code for code, _name in settings.LANGUAGES]
     try:
-        issue_render_keep(issue=locked.issue, languages=languages, version=version)
+        issue_render_keep(issue=locked.issue, languages=_frozen_languages(), version=version)
     except RenderingError as error:
         raise ValidationError(str(error)) from error
     if locked.issue.status == IssueStatus.READY:
