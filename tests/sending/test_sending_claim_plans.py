@@ -376,3 +376,31 @@ def test_planning_analyses_what_the_plans_read_and_leaves_the_text_columns_alone
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'worker_delivery'")
         assert cursor.fetchone()[0] == FILLER + 20 + sent
+
+
+def test_the_first_planning_of_an_issue_skips_no_one_and_a_second_skips_the_planned(
+    settings, smtp_server
+):
+    settings.EMAIL_URL = smtp_server.url
+    libraries, politics = segment_make(slug="bibliotek"), segment_make(slug="politik")
+    for n in range(4):
+        subscriber_make(email=f"bib{n}@example.se", segments=[libraries])
+        subscriber_make(email=f"bada{n}@example.se", segments=[libraries, politics])
+    issue = sendable_issue_make()
+
+    first = _statements(
+        lambda: call_command("send_issue", issue.slug, "--segment", "bibliotek"),
+        starting="INSERT INTO",
+    )
+    second = _statements(
+        lambda: call_command("send_issue", issue.slug, "--segment", "politik"),
+        starting="INSERT INTO",
+    )
+
+    (planned_first,) = [sql for sql in first if '"worker_delivery"' in sql]
+    (planned_second,) = [sql for sql in second if '"worker_delivery"' in sql]
+    # Nobody to skip the first time: no constraint check before every row.
+    assert "ON CONFLICT" not in planned_first
+    assert "ON CONFLICT DO NOTHING" in planned_second
+    assert list(Dispatch.objects.order_by("id").values_list("planned_count", flat=True)) == [8, 0]
+    assert Delivery.objects.count() == 8

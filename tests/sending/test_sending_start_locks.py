@@ -6,6 +6,7 @@ and an approval wait for; MJML and premailer run before that lock is taken
 whether the issue row can be locked while MJML runs and while the recipients are planned.
 """
 
+import threading
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from newsletter import rendering
 from newsletter.models import Article, Issue, IssueRendering
 from tests.factories import segment_make, sendable_issue_make, subscriber_make
+from tests.workers import wait_until
 from worker import planning, services
 from worker.models import Delivery, Dispatch, DispatchStatus
 from worker.services import dispatch_create, dispatch_start
@@ -141,3 +143,55 @@ def test_a_start_refused_for_its_status_renders_nothing(probes):
         dispatch_start(dispatch=dispatch)
 
     assert probes.seen == []
+
+
+def test_two_starts_of_one_issue_at_once_plan_each_reader_once(monkeypatch):
+    """The first planning of an issue's round inserts without ON CONFLICT (worker.planning):
+    the issue's row lock makes a second start wait, and it then finds everyone planned."""
+    _readers()
+    issue = sendable_issue_make()
+    monkeypatch.setattr(services, "_enqueue_start", lambda dispatch_id: None)
+    dispatch_plan = planning.dispatch_plan
+    first_planning = threading.Event()
+    outcomes: dict[str, object] = {}
+
+    def other_start_waiting_for_a_lock() -> bool:
+        with connection.cursor() as cursor:
+            # Inside a transaction the activity view is a snapshot taken at its first read.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0] > 0
+
+    def plan_held(*, dispatch):
+        if not first_planning.is_set():
+            first_planning.set()
+            # Plan only once the other start is blocked behind this one's lock.
+            wait_until(other_start_waiting_for_a_lock, message="the second start never waited")
+        return dispatch_plan(dispatch=dispatch)
+
+    monkeypatch.setattr(services, "dispatch_plan", plan_held)
+
+    def start(name: str) -> None:
+        try:
+            outcomes[name] = dispatch_create(issue=Issue.objects.get(pk=issue.pk))
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            outcomes[name] = error
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=start, args=("first",))
+    first.start()
+    assert first_planning.wait(timeout=30)
+    second = threading.Thread(target=start, args=("second",))
+    second.start()
+    first.join(timeout=60)
+    second.join(timeout=60)
+
+    assert all(isinstance(outcome, Dispatch) for outcome in outcomes.values()), outcomes
+    counts = sorted(Dispatch.objects.values_list("planned_count", flat=True))
+    assert counts == [0, 3]
+    assert Delivery.objects.count() == 3
+    assert Delivery.objects.values("subscriber_id").distinct().count() == 3
