@@ -451,3 +451,64 @@ def test_ctrl_c_ends_the_watch_after_its_poll_and_a_second_at_once(redis_purged,
     finally:
         watcher.stop()
     assert "Slutade följa utskick" in "".join(watcher.stderr)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_off_a_terminal_it_counts_the_rows_every_two_seconds_and_reads_the_status_between(
+    monkeypatch,
+):
+    """The counts are a pass over every row of the dispatch; the status is one row. Watched at
+    the defaults into a log, a dispatch that ends after five seconds is counted a few times,
+    not at every poll, and its end is still seen at the next poll, with its final counts."""
+    import io
+
+    from django.core.management.base import OutputWrapper
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from worker import services
+    from worker.management.commands._progress import DispatchWatch
+    from worker.models import DispatchStatus
+    from worker.services import dispatch_create
+
+    monkeypatch.setattr(services, "_enqueue_start", lambda dispatch_id: None)
+    _readers(3)
+    dispatch = dispatch_create(issue=sendable_issue_make(), segment_slugs=["lasare"])
+    ended_at: list[float] = []
+
+    def finish_later() -> None:
+        from django.db import connection as own
+
+        try:
+            time.sleep(5)
+            now = timezone.now()
+            Delivery.objects.filter(dispatch=dispatch).update(
+                status=DeliveryStatus.SENT, sent_at=now, finished_at=now
+            )
+            Dispatch.objects.filter(pk=dispatch.pk).update(
+                status=DispatchStatus.DONE, finished_at=now
+            )
+            ended_at.append(time.monotonic())
+        finally:
+            own.close()
+
+    log = io.StringIO()
+    watch = DispatchWatch(stdout=OutputWrapper(log), stderr=OutputWrapper(io.StringIO()))
+    finisher = threading.Thread(target=finish_later)
+    finisher.start()
+    with CaptureQueriesContext(connection) as queries:
+        progress = watch.run(dispatch_id=dispatch.pk)
+    watched_until = time.monotonic()
+    finisher.join()
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    counts = [sql for sql in statements if "COUNT(" in sql and "worker_delivery" in sql]
+    status_read = 'SELECT "worker_dispatch"."status"'
+    status_reads = [sql for sql in statements if sql.startswith(status_read)]
+    print(f"{len(counts)} counts, {len(status_reads)} status reads")
+    # At 0, 2 and 4 s and once more on the end; one poll every 0.5 s reads the status.
+    assert 2 <= len(counts) <= 5
+    assert len(status_reads) >= 2 * len(counts)
+    assert watched_until - ended_at[0] < 2  # the end seen at the next poll, not a count later
+    assert progress.status == DispatchStatus.DONE and progress.sent == 3
+    assert "Klart: 3 skickade" in log.getvalue()

@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from worker.broker import PING_TIMEOUT_SECONDS, BrokerReport, broker_report
-from worker.models import DispatchStatus
+from worker.models import Dispatch, DispatchStatus
 from worker.progress_text import counts_text, duration_text, eta_text, rate_text, summary_text
 from worker.selectors import DispatchProgress, dispatch_progress
 from worker.services import next_attempt_due
@@ -29,6 +29,12 @@ STALL_SECONDS_DEFAULT = 30.0
 # Plain lines (not a terminal): one every this many seconds, and on every status change.
 PLAIN_INTERVAL_DEFAULT = 10.0
 POLL_SECONDS = 0.5
+# The counts are one pass over the dispatch's rows (dispatch_progress), dearer the bigger the
+# dispatch: 7.5 ms a reading at 20,000 rows here, a twentieth of the PostgreSQL CPU of sending
+# them when read every POLL_SECONDS. Plain lines need them every `interval` and a stall shows
+# after `stall_seconds`, so off a terminal they are read at most this often, and only the
+# dispatch's status (one row) at the polls between: its end or pause is still seen at once.
+COUNT_SECONDS = 2.0
 BAR_WIDTH = 24
 
 
@@ -174,15 +180,31 @@ class DispatchWatch:
         finally:
             self._pausing = False
 
+    def _progress_read(self, *, dispatch_id: int, last: DispatchProgress | None):
+        """The progress, counted anew on a terminal, when COUNT_SECONDS (or less, for a short
+        `interval` or `stall_seconds`) have passed, and when the status changed; else `last`."""
+        now = time.monotonic()
+        count_every = min(COUNT_SECONDS, self.interval, self.stall_seconds / 2)
+        if self.interactive or last is None or now - self._counted_at >= count_every:
+            self._counted_at = now
+            return dispatch_progress(dispatch_id=dispatch_id)
+        status = Dispatch.objects.filter(pk=dispatch_id).values_list("status", flat=True).first()
+        if status != last.status:
+            self._counted_at = now
+            return dispatch_progress(dispatch_id=dispatch_id)
+        return last
+
     def _run(self, *, dispatch_id: int) -> DispatchProgress:
         last_marker = None
         moved_at = printed_at = time.monotonic()
         last_status = None
         warned = False
         unreachable = False
+        progress = None
+        self._counted_at = 0.0
         while True:
             try:
-                progress = dispatch_progress(dispatch_id=dispatch_id)
+                progress = self._progress_read(dispatch_id=dispatch_id, last=progress)
             except (OperationalError, InterfaceError) as error:
                 # A database restart must not end the watch: the workers carry on meanwhile.
                 if not unreachable:
