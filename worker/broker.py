@@ -60,6 +60,10 @@ def broker_unreachable() -> str:
     never a wait (the same one try as broker_report, without the ping)."""
     from .celery import app
 
+    # Registering the tasks happens once per process, at its first task sent (~30 ms here):
+    # now, before the dispatch's transaction, rather than in the hand-over after its commit,
+    # which is what the workers wait for.
+    app.finalize(auto=True)
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
