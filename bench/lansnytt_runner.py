@@ -434,7 +434,10 @@ def run_pipeline(*, workers: int, n: int, sink, **settings_env: str) -> dict:
 
         def deliveries_poll(began: float) -> None:
             # Planning is one INSERT … SELECT: the deliveries appear all at once when it
-            # commits. Polling from a second connection sees when.
+            # commits, and so does the dispatch's planned_at, set in the same transaction.
+            # Polling that one row from a second connection sees when. (Counting the
+            # deliveries instead, every 10 ms, walked the 20,000 rows being inserted each
+            # time, on the cores the planning ran on.)
             from django.db import connection
 
             try:
@@ -445,7 +448,7 @@ def run_pipeline(*, workers: int, n: int, sink, **settings_env: str) -> dict:
                     poller_backend.add(cursor.fetchone()[0])
                 poller_ready.set()
                 while not stop_polling.is_set():
-                    if Delivery.objects.count() >= n:
+                    if Dispatch.objects.filter(planned_at__isnull=False).exists():
                         planned_at.append(time.monotonic() - began)
                         return
                     time.sleep(0.01)
