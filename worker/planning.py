@@ -8,7 +8,9 @@ segments, not suppressed) compiled to SQL and inserted in the same statement, so
 ON CONFLICT DO NOTHING against the (issue, subscriber, round) constraint is what makes a
 second ordinary dispatch of the same issue add only the people not yet planned. The first
 dispatch of an issue's round has nobody to skip, and goes without it: an INSERT that need not
-check the constraint before every row is a third cheaper (20,000 rows: 140 against 100 ms).
+check the constraint before every row is a third cheaper (20,000 rows: 140 against 100 ms;
+on 2026-12-04, 136 against 73 ms on a copy of the table at the default fillfactor, besides
+the 60 ms its commit spends on the foreign-key checks either way).
 """
 
 from __future__ import annotations
