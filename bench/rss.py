@@ -46,11 +46,6 @@ class ProcessTree:
         return total
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process plus all its descendants, listed now."""
-    return ProcessTree(pid).rss()
-
-
 class PeakRss:
     """Samples the tree RSS of each given pid every `interval` seconds until stopped."""
 
